@@ -1,0 +1,168 @@
+/**
+ * ng command dispatch, independent of the transport: a request dictionary in, a reply dictionary out. Never
+ * throws: every failure becomes `result: error` with an `error-reason`.
+ */
+import { EngineError } from '../engine/options.js';
+import type { Engine } from '../engine/engine.js';
+import type { Logger } from '../util/log.js';
+import type { BDict } from '../wire/bencode.js';
+import { formatCall, formatStatistics } from './ng-format.js';
+import {
+  NgRequestError,
+  list,
+  normalizeDict,
+  normalizeKey,
+  parseSignal,
+  requireStr,
+  str,
+} from './ng-options.js';
+
+/** rtpengine commands we know of but do not implement yet: a clear error instead of "unrecognized". */
+const NOT_YET = new Set([
+  'start recording',
+  'stop recording',
+  'pause recording',
+  'start forwarding',
+  'stop forwarding',
+  'block dtmf',
+  'unblock dtmf',
+  'block media',
+  'unblock media',
+  'silence media',
+  'unsilence media',
+  'play media',
+  'stop media',
+  'play dtmf',
+  'publish',
+  'subscribe request',
+  'subscribe answer',
+  'unsubscribe',
+  'connect',
+  'cli',
+  'transform',
+  'create',
+  'create answer',
+  'mesh',
+  'inject start',
+  'inject stop',
+]);
+
+function errorReply(reason: string): BDict {
+  return { result: 'error', 'error-reason': reason };
+}
+
+export class NgDispatcher {
+  /** Requests per command, for `statistics` and `/metrics`. */
+  readonly counts: Record<string, number> = {};
+  /** Cumulative handling time per command, seconds. */
+  readonly seconds: Record<string, number> = {};
+  errors = 0;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly log: Logger,
+  ) {}
+
+  async handle(body: BDict): Promise<BDict> {
+    const started = performance.now();
+    let command = '';
+    let reply: BDict;
+    try {
+      const cmd = body.command;
+      if (typeof cmd !== 'string' || cmd === '') throw new NgRequestError('No command in message');
+      command = normalizeKey(cmd);
+      reply = await this.run(command, body);
+    } catch (e) {
+      reply = this.failure(e, body);
+    }
+    if (reply.result === 'error') this.errors++;
+    if (command) {
+      this.counts[command] = (this.counts[command] ?? 0) + 1;
+      this.seconds[command] = (this.seconds[command] ?? 0) + (performance.now() - started) / 1000;
+    }
+    return reply;
+  }
+
+  private failure(e: unknown, body: BDict): BDict {
+    if (e instanceof NgRequestError) return errorReply(e.message);
+    if (e instanceof EngineError) {
+      if (e.loadLimit) {
+        let supports: string[] = [];
+        try {
+          supports = list(normalizeDict(body), 'supports');
+        } catch {}
+        if (supports.some((s) => normalizeKey(s) === 'load limit'))
+          return { result: 'load limit', message: e.reason };
+      }
+      return errorReply(e.reason);
+    }
+    this.log.err(`ng: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    return errorReply(`Internal error: ${e instanceof Error ? e.message : String(e)}`);
+  }
+
+  private async run(command: string, body: BDict): Promise<BDict> {
+    switch (command) {
+      case 'ping':
+        return { result: 'pong' };
+      case 'offer':
+      case 'answer': {
+        const p = parseSignal(body, command);
+        const r = command === 'offer' ? await this.engine.offer(p.opts) : await this.engine.answer(p.opts);
+        const warnings = [...p.warnings, ...r.warnings];
+        const reply: BDict = { result: 'ok', sdp: r.sdp };
+        if (warnings.length) reply.warning = warnings.join('; ');
+        return reply;
+      }
+      case 'delete':
+        return this.delete(body);
+      case 'query': {
+        const m = normalizeDict(body);
+        const call = this.engine.calls.get(requireStr(m, 'call id', 'call-id'));
+        if (!call) return errorReply('Unknown call-id');
+        return { result: 'ok', ...formatCall(call) };
+      }
+      case 'list': {
+        const m = normalizeDict(body);
+        const raw = str(m, 'limit');
+        const limit = raw === undefined ? 32 : Number(raw);
+        if (!Number.isInteger(limit) || limit < 0) return errorReply(`Invalid limit '${raw}'`);
+        return { result: 'ok', calls: [...this.engine.calls.keys()].slice(0, limit) };
+      }
+      case 'statistics': {
+        const control: Record<string, number> = {};
+        for (const [k, v] of Object.entries(this.counts)) control[k.replace(/ /g, '')] = v;
+        return { result: 'ok', statistics: formatStatistics(this.engine, control) };
+      }
+      default:
+        if (NOT_YET.has(command)) return errorReply(`Command '${String(body.command)}' is not supported yet`);
+        return errorReply('Unrecognized command');
+    }
+  }
+
+  private delete(body: BDict): BDict {
+    const m = normalizeDict(body);
+    const callId = requireStr(m, 'call id', 'call-id');
+    const flags = new Set(list(m, 'flags').map(normalizeKey));
+    const delayRaw = str(m, 'delete delay');
+    let delay: number | undefined;
+    if (delayRaw !== undefined) {
+      delay = Number(delayRaw);
+      if (!Number.isFinite(delay) || delay < 0) return errorReply(`Invalid delete delay '${delayRaw}'`);
+    }
+    const req: Parameters<Engine['delete']>[0] = { callId };
+    const fromTag = str(m, 'from tag');
+    const toTag = str(m, 'to tag');
+    const viaBranch = str(m, 'via branch');
+    if (fromTag) req.fromTag = fromTag;
+    if (toTag) req.toTag = toTag;
+    if (viaBranch) req.viaBranch = viaBranch;
+    if (delay !== undefined) req.delay = delay;
+    try {
+      const call = this.engine.delete(req);
+      return flags.has('fast') ? { result: 'ok' } : { result: 'ok', ...formatCall(call) };
+    } catch (e) {
+      if (e instanceof EngineError && !flags.has('fatal')) return { result: 'ok', warning: e.reason };
+      throw e;
+    }
+  }
+}

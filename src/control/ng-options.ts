@@ -1,0 +1,229 @@
+/**
+ * Translates ng dictionary keys and flags into engine options. rtpengine accepts keys and flags with spaces,
+ * hyphens or underscores and in any case; so do we. What we don't implement yet is reported as a warning,
+ * never silently misapplied.
+ */
+import type { BDict, BValue } from '../wire/bencode.js';
+import type { RtcpMuxMode, SignalOptions } from '../engine/options.js';
+
+/** A request the front end refuses before it reaches the engine. */
+export class NgRequestError extends Error {}
+
+export function normalizeKey(k: string): string {
+  return k.toLowerCase().replace(/[-_]/g, ' ');
+}
+
+/** The request's keys under normalised names (`call-id`, `Call_ID` and `call id` are one key). */
+export function normalizeDict(d: BDict): Map<string, BValue> {
+  const m = new Map<string, BValue>();
+  for (const k of Object.keys(d)) m.set(normalizeKey(k), d[k]!);
+  return m;
+}
+
+export function str(m: Map<string, BValue>, key: string): string | undefined {
+  const v = m.get(key);
+  if (v === undefined) return undefined;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return String(v);
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  throw new NgRequestError(`'${key}' must be a string`);
+}
+
+export function list(m: Map<string, BValue>, key: string): string[] {
+  const v = m.get(key);
+  if (v === undefined) return [];
+  if (typeof v === 'string') return v.split(/[\s,]+/).filter((x) => x !== '');
+  if (Array.isArray(v))
+    return v
+      .map((x) => (typeof x === 'string' || typeof x === 'number' ? String(x) : ''))
+      .filter((x) => x !== '');
+  throw new NgRequestError(`'${key}' must be a list`);
+}
+
+export function requireStr(m: Map<string, BValue>, key: string, what: string): string {
+  const v = str(m, key);
+  if (v === undefined || v === '') throw new NgRequestError(`No ${what} in message`);
+  return v;
+}
+
+/** Keys that carry no option for offer/answer, or are read elsewhere; never warned about. */
+const PLAIN_KEYS = new Set([
+  'command',
+  'call id',
+  'from tag',
+  'to tag',
+  'via branch',
+  'sdp',
+  'supports',
+  'flags',
+  'label',
+  'from label',
+  'set label',
+  'received from',
+  'media address',
+  'address family',
+  'direction',
+  'rtcp mux',
+  'ice',
+  'replace',
+  'metadata',
+  'transport protocol',
+  'tos',
+  'sip message type',
+  'sip code',
+  'from tags',
+  'to label',
+  'interface',
+]);
+
+const FLAG_WORDS = new Set([
+  'trust address',
+  'sip source address',
+  'symmetric',
+  'asymmetric',
+  'unidirectional',
+  'strict source',
+  'media handover',
+  'port latching',
+  'no port latching',
+  'reset',
+  'loop protect',
+  'original sendrecv',
+  'no rtcp attribute',
+  'full rtcp attribute',
+  'generate mid',
+  'replace origin',
+  'replace session connection',
+  'fatal',
+  'fast',
+]);
+
+export interface ParsedSignal {
+  opts: SignalOptions;
+  warnings: string[];
+  flags: Set<string>;
+}
+
+const MUX_MODES: ReadonlySet<string> = new Set(['offer', 'require', 'demux', 'accept', 'reject']);
+
+export function parseSignal(d: BDict, command: 'offer' | 'answer'): ParsedSignal {
+  const m = normalizeDict(d);
+  const warnings: string[] = [];
+  const sdp = str(m, 'sdp');
+  if (sdp === undefined || sdp === '') throw new NgRequestError('No SDP body in message');
+  const callId = requireStr(m, 'call id', 'call-id');
+  const fromTag = requireStr(m, 'from tag', 'from-tag');
+  const toTag = str(m, 'to tag');
+  if (command === 'answer' && !toTag) throw new NgRequestError('No to-tag in message');
+
+  const flags = new Set<string>();
+  for (const raw of list(m, 'flags')) {
+    const eq = raw.indexOf('=');
+    if (eq > 0) {
+      // Flags may carry dictionary options as key=value (e.g. "ICE=remove", "rtcp-mux-demux" forms below).
+      const key = normalizeKey(raw.slice(0, eq));
+      const val = raw.slice(eq + 1);
+      if (
+        key === 'ice' ||
+        key === 'address family' ||
+        key === 'transport protocol' ||
+        key === 'media address'
+      ) {
+        m.set(key, val);
+      } else if (key === 'rtcp mux' || key === 'replace' || key === 'direction') {
+        m.set(key, [...list(m, key), val]);
+      } else warnings.push(`Unsupported flag '${raw}' ignored`);
+      continue;
+    }
+    const f = normalizeKey(raw);
+    if (f.startsWith('rtcp mux ') && MUX_MODES.has(f.slice(9))) {
+      m.set('rtcp mux', [...list(m, 'rtcp mux'), f.slice(9)]);
+      continue;
+    }
+    if (f.startsWith('replace ')) {
+      m.set('replace', [...list(m, 'replace'), f.slice(8)]);
+      continue;
+    }
+    if (FLAG_WORDS.has(f)) flags.add(f);
+    else warnings.push(`Unsupported flag '${raw}' ignored`);
+  }
+
+  const opts: SignalOptions = { callId, fromTag, sdp };
+  if (toTag) opts.toTag = toTag;
+  const viaBranch = str(m, 'via branch');
+  if (viaBranch) opts.viaBranch = viaBranch;
+  const label = str(m, 'label') ?? str(m, 'from label');
+  if (label !== undefined) opts.label = label;
+  const metadata = str(m, 'metadata');
+  if (metadata !== undefined) opts.metadata = metadata;
+
+  if (flags.has('sip source address')) opts.sipSourceAddress = true;
+  if (flags.has('trust address')) opts.sipSourceAddress = false;
+  const rf = list(m, 'received from');
+  if (rf.length === 2) opts.receivedFrom = rf[1]!;
+  else if (rf.length === 1) opts.receivedFrom = rf[0]!;
+  if (flags.has('asymmetric')) opts.learning = 'off';
+  if (flags.has('media handover')) opts.learning = 'handover';
+  if (flags.has('strict source')) opts.strictSource = true;
+  if (flags.has('no port latching')) opts.noPortLatching = true;
+  if (flags.has('reset')) opts.reset = true;
+  if (flags.has('loop protect')) opts.loopProtect = true;
+  if (flags.has('original sendrecv')) opts.originalSendrecv = true;
+  if (flags.has('no rtcp attribute')) opts.rtcpAttribute = 'none';
+  else if (flags.has('full rtcp attribute')) opts.rtcpAttribute = 'full';
+  if (flags.has('generate mid')) opts.generateMid = true;
+
+  for (const r of list(m, 'replace')) {
+    const k = normalizeKey(r);
+    if (k === 'origin') opts.replaceOrigin = true;
+    else if (k === 'session connection') opts.replaceSessionConnection = true;
+    else warnings.push(`Unsupported replace option '${r}' ignored`);
+  }
+
+  const mediaAddress = str(m, 'media address');
+  if (mediaAddress) opts.mediaAddress = mediaAddress;
+  const af = str(m, 'address family');
+  if (af !== undefined) {
+    const u = af.toUpperCase();
+    if (u === 'IP4') opts.addressFamily = 4;
+    else if (u === 'IP6') opts.addressFamily = 6;
+    else throw new NgRequestError(`Invalid address family '${af}'`);
+  }
+  const dir = list(m, 'direction');
+  if (dir.length > 0) opts.direction = [dir[0]!, dir[1] ?? dir[0]!];
+
+  const mux: RtcpMuxMode[] = [];
+  for (const x of list(m, 'rtcp mux')) {
+    const k = normalizeKey(x);
+    if (MUX_MODES.has(k)) mux.push(k as RtcpMuxMode);
+    else warnings.push(`Unsupported rtcp-mux option '${x}' ignored`);
+  }
+  if (mux.length > 0) opts.rtcpMux = mux;
+
+  const ice = str(m, 'ice');
+  if (ice !== undefined) {
+    const k = normalizeKey(ice);
+    if (k === 'remove') opts.iceRemove = true;
+    else if (k !== 'default') warnings.push(`ICE '${ice}' is not supported yet: ICE attributes removed`);
+  }
+  const tp = str(m, 'transport protocol');
+  if (tp !== undefined && normalizeKey(tp) !== 'accept' && !sdpUsesProtocol(sdp, tp)) {
+    warnings.push(`Transport protocol conversion to '${tp}' is not supported yet: protocol left as offered`);
+  }
+  if (m.has('tos')) warnings.push('TOS is not applied by the userspace relay');
+
+  for (const k of m.keys()) {
+    if (!PLAIN_KEYS.has(k)) warnings.push(`Unsupported option '${k}' ignored`);
+  }
+  return { opts, warnings, flags };
+}
+
+function sdpUsesProtocol(sdp: string, proto: string): boolean {
+  const re = /^m=\S+ \S+ (\S+)/gm;
+  let any = false;
+  for (let r = re.exec(sdp); r; r = re.exec(sdp)) {
+    any = true;
+    if (r[1]!.toUpperCase() !== proto.toUpperCase()) return false;
+  }
+  return any;
+}

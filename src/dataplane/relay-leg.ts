@@ -1,0 +1,127 @@
+/**
+ * One local UDP socket facing one party of a call: the party sends to it, and we send to the party from it
+ * (symmetric RTP). This is the userspace forwarding fast path: per packet it does endpoint learning, a few
+ * counter increments and one send, with no allocation beyond what node:dgram does itself.
+ */
+import type { RemoteInfo, Socket } from 'node:dgram';
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+/** How the destination of a leg follows the source of the packets it receives. */
+export type Learning = 'latch' | 'off' | 'handover';
+
+export class PacketCounters {
+  packets = 0;
+  bytes = 0;
+  errors = 0;
+}
+
+/**
+ * Per-packet duties that need userspace (playback bookkeeping, DTMF blocking, recording...). A tap returns
+ * false to drop the packet. Legs without taps skip the call entirely.
+ */
+export type PacketTap = (msg: Buffer, leg: RelayLeg, isRtcp: boolean) => boolean;
+
+export class RelayLeg {
+  /** Where packets to this party go: from the SDP first, then learned from the packets it sends. */
+  endpoint: Endpoint | null = null;
+  /** The party's address as its SDP gave it. */
+  advertised: Endpoint | null = null;
+  /** The endpoint was learned from a packet (rtpengine's "confirmed"). */
+  confirmed = false;
+  learning: Learning = 'latch';
+  /** Drop packets from anyone but the learned (or, without learning, the advertised) endpoint. */
+  strict = false;
+  /** The other party's leg: packets received here are sent out through it to its endpoint. */
+  sink: RelayLeg | null = null;
+  /** For an RTP leg: where RTCP that arrives multiplexed on it goes (the other party's RTCP or RTP leg). */
+  rtcpSink: RelayLeg | null = null;
+  /** Media blocked: packets are counted and dropped. */
+  blocked = false;
+  taps: PacketTap[] = [];
+  readonly rtp = new PacketCounters();
+  readonly rtcp = new PacketCounters();
+  /** Packets dropped: no destination yet, strict source, blocked. */
+  dropped = 0;
+  /** Last packet received, ms since the epoch (0: never). */
+  lastPacket = 0;
+  closed = false;
+
+  constructor(
+    readonly socket: Socket,
+    readonly localAddress: string,
+    readonly localPort: number,
+    readonly family: 4 | 6,
+    /** This leg is the RTCP port of a pair. */
+    readonly isRtcp: boolean,
+  ) {
+    socket.on('message', (msg, rinfo) => this.receive(msg, rinfo));
+  }
+
+  receive(msg: Buffer, rinfo: RemoteInfo): void {
+    const ep = this.endpoint;
+    if (!this.confirmed || ep === null) {
+      if (this.learning !== 'off') {
+        this.endpoint = { address: rinfo.address, port: rinfo.port };
+        this.confirmed = true;
+      } else if (this.strict && (ep === null || ep.port !== rinfo.port || ep.address !== rinfo.address)) {
+        this.dropped++;
+        return;
+      }
+    } else if (ep.port !== rinfo.port || ep.address !== rinfo.address) {
+      if (this.strict) {
+        this.dropped++;
+        return;
+      }
+      if (this.learning === 'handover') this.endpoint = { address: rinfo.address, port: rinfo.port };
+    }
+    this.lastPacket = Date.now();
+    // RFC 5761: on an RTP port, payload types 64-95 with the marker bit (second byte 192-223) are RTCP.
+    const b1 = msg[1];
+    const isRtcp = this.isRtcp || (b1 !== undefined && b1 >= 192 && b1 <= 223);
+    const c = isRtcp ? this.rtcp : this.rtp;
+    c.packets++;
+    c.bytes += msg.length;
+    if (msg.length < 4 || (msg[0]! & 0xc0) !== 0x80) {
+      c.errors++;
+      this.dropped++;
+      return;
+    }
+    if (this.blocked) {
+      this.dropped++;
+      return;
+    }
+    if (this.taps.length !== 0) {
+      for (const tap of this.taps) {
+        if (!tap(msg, this, isRtcp)) {
+          this.dropped++;
+          return;
+        }
+      }
+    }
+    const out = isRtcp && !this.isRtcp ? this.rtcpSink : this.sink;
+    const dest = out?.endpoint;
+    if (!out || !dest || out.closed) {
+      this.dropped++;
+      return;
+    }
+    out.socket.send(msg, dest.port, dest.address);
+  }
+
+  /** Sends a packet we generated (playback, DTMF) to this leg's party. */
+  sendToParty(msg: Buffer): boolean {
+    const dest = this.endpoint;
+    if (!dest || this.closed) return false;
+    this.socket.send(msg, dest.port, dest.address);
+    return true;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.close();
+  }
+}

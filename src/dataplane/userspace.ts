@@ -1,0 +1,98 @@
+/**
+ * The userspace dataplane: owns the media sockets. The engine asks it for RTP/RTCP leg pairs on a local
+ * address and releases them; packets then flow between legs without the engine's involvement.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { PortPool } from './port-pool.js';
+import { RelayLeg } from './relay-leg.js';
+
+export interface LegPair {
+  rtp: RelayLeg;
+  rtcp: RelayLeg;
+}
+
+export class OutOfPortsError extends Error {
+  constructor(address: string) {
+    super(`Ran out of ports on ${address}`);
+    this.name = 'OutOfPortsError';
+  }
+}
+
+/** Kernel socket buffers sized for bursts of a few hundred packets per leg. */
+const SOCKET_BUFFER = 256 * 1024;
+
+function bindSocket(address: string, port: number): Promise<Socket | null> {
+  return new Promise((resolve) => {
+    const s = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4', ipv6Only: isIPv6(address) });
+    const onError = () => {
+      s.close();
+      resolve(null);
+    };
+    s.once('error', onError);
+    s.bind({ port, address, exclusive: true }, () => {
+      s.off('error', onError);
+      // A send error (e.g. ICMP unreachable surfacing as ECONNREFUSED) must not kill the process.
+      s.on('error', () => {});
+      try {
+        s.setRecvBufferSize(SOCKET_BUFFER);
+        s.setSendBufferSize(SOCKET_BUFFER);
+      } catch {}
+      resolve(s);
+    });
+  });
+}
+
+export class UserspaceDataplane {
+  private readonly pools = new Map<string, PortPool>();
+  private open = 0;
+
+  constructor(
+    private readonly portMin: number,
+    private readonly portMax: number,
+  ) {}
+
+  /** Pairs currently open, over all addresses. */
+  get openPairs(): number {
+    return this.open;
+  }
+
+  private pool(address: string): PortPool {
+    let p = this.pools.get(address);
+    if (!p) {
+      p = new PortPool(this.portMin, this.portMax);
+      this.pools.set(address, p);
+    }
+    return p;
+  }
+
+  async openPair(address: string): Promise<LegPair> {
+    const pool = this.pool(address);
+    const family = isIPv6(address) ? 6 : 4;
+    for (const port of pool.candidates()) {
+      pool.take(port);
+      const rtpSock = await bindSocket(address, port);
+      if (rtpSock) {
+        const rtcpSock = await bindSocket(address, port + 1);
+        if (rtcpSock) {
+          this.open++;
+          return {
+            rtp: new RelayLeg(rtpSock, address, port, family, false),
+            rtcp: new RelayLeg(rtcpSock, address, port + 1, family, true),
+          };
+        }
+        rtpSock.close();
+      }
+      pool.release(port);
+    }
+    throw new OutOfPortsError(address);
+  }
+
+  closePair(pair: LegPair): void {
+    if (pair.rtp.closed) return;
+    pair.rtp.close();
+    pair.rtcp.close();
+    this.pools.get(pair.rtp.localAddress)?.release(pair.rtp.localPort);
+    this.open--;
+  }
+}

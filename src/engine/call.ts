@@ -1,0 +1,102 @@
+/**
+ * The call model, as rtpengine has it: a call holds monologues (one per tag, i.e. per SIP party); each
+ * monologue holds its media sections (one per m= line); each media section holds the RTP/RTCP leg pair that
+ * faces that party. Packets a party sends arrive on its own legs and leave through the peer's legs.
+ */
+import type { Endpoint } from '../dataplane/relay-leg.js';
+import type { LegPair } from '../dataplane/userspace.js';
+import type { SdpDirection } from '../wire/sdp.js';
+import type { MediaInterface } from './interfaces.js';
+
+export class MediaSide {
+  kind = 'audio';
+  proto = 'RTP/AVP';
+  /** Legs facing this party; null while the section is rejected (port 0). */
+  pair: LegPair | null = null;
+  iface: MediaInterface;
+  /** What the party's last SDP said. */
+  rtpAdvertised: Endpoint | null = null;
+  rtcpAdvertised: Endpoint | null = null;
+  direction: SdpDirection = 'sendrecv';
+  /** The party offered (or, answering, accepted) RTCP multiplexing. */
+  muxOffered = false;
+  /** RTCP is multiplexed on the RTP port towards this party. */
+  rtcpMux = false;
+  rejected = false;
+  codec: string | undefined;
+
+  constructor(
+    readonly index: number,
+    iface: MediaInterface,
+  ) {
+    this.iface = iface;
+  }
+}
+
+export class Monologue {
+  label: string | undefined;
+  readonly created = Date.now();
+  media: MediaSide[] = [];
+  /** The monologue this one is in dialogue with. */
+  peer: Monologue | null = null;
+  /** The party's last SDP, as received. */
+  sdp: string | undefined;
+
+  constructor(
+    /** Empty until the answer brings the to-tag. */
+    public tag: string,
+    readonly viaBranch: string | undefined,
+  ) {}
+}
+
+export type CloseReason =
+  | 'regular'
+  | 'forced'
+  | 'timeout'
+  | 'silent timeout'
+  | 'final timeout'
+  | 'offer timeout';
+
+export class Call {
+  readonly created = Date.now();
+  lastSignal = Date.now();
+  monologues: Monologue[] = [];
+  answered = false;
+  answeredAt = 0;
+  /** Marked for deletion: purged at this time (ms). */
+  deleteAt = 0;
+  deleteReason: CloseReason = 'regular';
+  metadata: string | undefined;
+  /** A signalling operation is in progress (ports being bound): the sweeper leaves the call alone. */
+  busy = 0;
+
+  constructor(readonly callId: string) {}
+
+  byTag(tag: string): Monologue | undefined {
+    if (tag === '') return undefined;
+    return this.monologues.find((m) => m.tag === tag) ?? this.aliases.get(tag);
+  }
+
+  /** Extra to-tags seen for a monologue (forked answers without via-branch reuse the same ports). */
+  readonly aliases = new Map<string, Monologue>();
+
+  byBranch(branch: string): Monologue | undefined {
+    return this.monologues.find((m) => m.viaBranch === branch && m.tag === '');
+  }
+
+  add(m: Monologue): Monologue {
+    this.monologues.push(m);
+    return m;
+  }
+
+  *pairs(): Generator<LegPair> {
+    for (const m of this.monologues) for (const s of m.media) if (s.pair) yield s.pair;
+  }
+
+  /** Latest packet time over all legs, ms (0: none). */
+  lastPacket(): number {
+    let t = 0;
+    for (const p of this.pairs()) t = Math.max(t, p.rtp.lastPacket, p.rtcp.lastPacket);
+    return t;
+  }
+}

@@ -1,0 +1,348 @@
+/**
+ * The engine: calls and their lifecycle. Front ends (ng, RTPproxy) call offer/answer/delete and read calls;
+ * the dataplane moves packets. Nothing here knows which control protocol asked.
+ */
+import { OutOfPortsError, type UserspaceDataplane } from '../dataplane/userspace.js';
+import { Sdp, SdpError } from '../wire/sdp.js';
+import type { Logger } from '../util/log.js';
+import { Call, type CloseReason, MediaSide, Monologue } from './call.js';
+import { applyEndpoints, endpointsOf, moved, wire } from './endpoints.js';
+import type { InterfaceSet, MediaInterface } from './interfaces.js';
+import { EngineError, type RtcpMuxMode, type SignalOptions, type SignalResult } from './options.js';
+import { type MediaPlan, rewriteSdp } from './sdp-rewrite.js';
+import { EngineStats } from './stats.js';
+
+export interface EngineConfig {
+  interfaces: InterfaceSet;
+  /** Seconds; <= 0 disables. */
+  timeout: number;
+  silentTimeout: number;
+  finalTimeout: number;
+  offerTimeout: number;
+  deleteDelay: number;
+  /** -1: no limit. */
+  maxSessions: number;
+}
+
+export interface DeleteRequest {
+  callId: string;
+  fromTag?: string;
+  toTag?: string;
+  viaBranch?: string;
+  /** Overrides the configured delete delay (seconds). */
+  delay?: number;
+}
+
+/** rtpengine's marker attribute; with `loop protect` an SDP carrying it passes through untouched. */
+const LOOP_ATTRIBUTE = 'rtpengine';
+
+export class Engine {
+  readonly calls = new Map<string, Call>();
+  readonly stats = new EngineStats();
+  /** rtcp-mux modes asked for in the offer, kept per offering side for its answer. */
+  private readonly muxModes = new WeakMap<MediaSide, Set<RtcpMuxMode>>();
+  readonly instanceId = Math.random().toString(36).slice(2, 10);
+
+  constructor(
+    readonly config: EngineConfig,
+    private readonly dataplane: UserspaceDataplane,
+    private readonly log: Logger,
+  ) {}
+
+  async offer(o: SignalOptions): Promise<SignalResult> {
+    const sdp = parseSdp(o.sdp);
+    const warnings: string[] = [];
+    if (o.loopProtect && hasLoopMarker(sdp)) return { sdp: o.sdp, warnings };
+    let call = this.calls.get(o.callId);
+    const isNew = !call;
+    if (!call) {
+      const max = this.config.maxSessions;
+      if (max >= 0 && this.calls.size >= max) {
+        this.stats.rejected++;
+        throw new EngineError('Parallel session limit reached', true);
+      }
+      call = new Call(o.callId);
+      this.calls.set(o.callId, call);
+      this.stats.managed++;
+    }
+    call.busy++;
+    try {
+      return await this.doOffer(call, sdp, o, warnings);
+    } catch (e) {
+      if (isNew && call.monologues.every((m) => m.media.every((s) => !s.pair))) this.destroy(call, 'forced');
+      throw e;
+    } finally {
+      call.busy--;
+    }
+  }
+
+  private async doOffer(call: Call, sdp: Sdp, o: SignalOptions, warnings: string[]): Promise<SignalResult> {
+    call.deleteAt = 0;
+    call.lastSignal = Date.now();
+    if (o.metadata !== undefined) call.metadata = o.metadata;
+    const from = call.byTag(o.fromTag) ?? call.add(new Monologue(o.fromTag, undefined));
+    let to = o.toTag ? call.byTag(o.toTag) : undefined;
+    if (!to && o.viaBranch !== undefined) to = call.byBranch(o.viaBranch);
+    if (!to && o.viaBranch === undefined && from.peer) to = from.peer;
+    if (!to) to = call.add(new Monologue(o.toTag ?? '', o.viaBranch));
+    if (o.toTag && to.tag === '') to.tag = o.toTag;
+    from.peer = to;
+    to.peer = from;
+    if (o.label !== undefined) from.label = o.label;
+    from.sdp = o.sdp;
+
+    const sdpFamily = familyOf(sdp);
+    const fromIface = this.pickInterface(o.direction?.[0], sdpFamily);
+    const toIface = this.pickInterface(o.direction?.[1], o.addressFamily ?? sdpFamily);
+    const modes = new Set(o.rtcpMux ?? []);
+    const plans: MediaPlan[] = [];
+    for (const [i, m] of sdp.media.entries()) {
+      const fm = (from.media[i] ??= new MediaSide(i + 1, fromIface));
+      const tm = (to.media[i] ??= new MediaSide(i + 1, toIface));
+      for (const s of [fm, tm]) {
+        s.kind = m.kind;
+        s.proto = m.proto;
+      }
+      if (m.port === 0) {
+        this.reject(fm);
+        this.reject(tm);
+        plans.push({ side: undefined, mux: false, rtcpOnRtpPort: false });
+        continue;
+      }
+      const eps = endpointsOf(sdp, m, o.sipSourceAddress ? o.receivedFrom : undefined);
+      const relocate = o.noPortLatching === true && moved(fm, eps);
+      await this.ensurePair(fm, fromIface, relocate);
+      await this.ensurePair(tm, toIface, false);
+      applyEndpoints(fm, eps, {
+        learning: o.learning ?? 'latch',
+        strict: o.strictSource ?? false,
+        relearn: o.reset === true,
+      });
+      fm.direction = sdp.directionOf(m);
+      fm.muxOffered = m.rtcpMux;
+      fm.rtcpMux = fm.rtcpMux && m.rtcpMux;
+      this.muxModes.set(fm, modes);
+      const require = modes.has('require');
+      const mux = require || modes.has('offer') || (m.rtcpMux && !modes.has('demux'));
+      plans.push({ side: tm, mux, rtcpOnRtpPort: require });
+      wire(fm, tm);
+    }
+    if (sdp.media.length === 0) warnings.push('SDP has no media sections');
+    const address = o.mediaAddress ?? toIface.advertised;
+    return {
+      sdp: rewriteSdp(sdp, { address, family: toIface.family, media: plans, isOffer: true, opts: o }),
+      warnings,
+    };
+  }
+
+  async answer(o: SignalOptions): Promise<SignalResult> {
+    const sdp = parseSdp(o.sdp);
+    const warnings: string[] = [];
+    if (o.loopProtect && hasLoopMarker(sdp)) return { sdp: o.sdp, warnings };
+    const call = this.calls.get(o.callId);
+    if (!call) throw new EngineError('Unknown call-id');
+    const offerer = call.byTag(o.fromTag);
+    if (!offerer) throw new EngineError('Unknown from-tag');
+    let answerer = o.toTag ? call.byTag(o.toTag) : undefined;
+    if (answerer === offerer) answerer = undefined;
+    if (!answerer && o.viaBranch !== undefined) answerer = call.byBranch(o.viaBranch);
+    if (!answerer) answerer = offerer.peer ?? undefined;
+    if (!answerer) throw new EngineError('No offer for this answer');
+    if (o.toTag) {
+      if (answerer.tag === '') answerer.tag = o.toTag;
+      else if (answerer.tag !== o.toTag) call.aliases.set(o.toTag, answerer);
+    }
+    call.busy++;
+    try {
+      call.deleteAt = 0;
+      call.lastSignal = Date.now();
+      if (o.metadata !== undefined) call.metadata = o.metadata;
+      offerer.peer = answerer;
+      answerer.peer = offerer;
+      if (o.label !== undefined) answerer.label = o.label;
+      answerer.sdp = o.sdp;
+      const plans: MediaPlan[] = [];
+      for (const [i, m] of sdp.media.entries()) {
+        const am = answerer.media[i];
+        const om = offerer.media[i];
+        if (!am?.pair || !om?.pair || m.port === 0) {
+          if (am) this.reject(am);
+          if (om) this.reject(om);
+          plans.push({ side: undefined, mux: false, rtcpOnRtpPort: false });
+          continue;
+        }
+        const eps = endpointsOf(sdp, m, o.sipSourceAddress ? o.receivedFrom : undefined);
+        applyEndpoints(am, eps, {
+          learning: o.learning ?? 'latch',
+          strict: o.strictSource ?? false,
+          relearn: o.reset === true,
+        });
+        am.direction = sdp.directionOf(m);
+        am.muxOffered = m.rtcpMux;
+        am.rtcpMux = m.rtcpMux;
+        const modes = this.muxModes.get(om) ?? new Set();
+        om.rtcpMux =
+          om.muxOffered &&
+          !modes.has('reject') &&
+          (am.rtcpMux || modes.has('demux') || modes.has('accept') || modes.has('require'));
+        plans.push({ side: om, mux: om.rtcpMux, rtcpOnRtpPort: om.rtcpMux });
+        wire(om, am);
+      }
+      if (!call.answered) {
+        call.answered = true;
+        call.answeredAt = Date.now();
+      }
+      const iface = offerer.media.find((s) => s.pair)?.iface ?? this.pickInterface(undefined, familyOf(sdp));
+      const address = o.mediaAddress ?? iface.advertised;
+      return {
+        sdp: rewriteSdp(sdp, { address, family: iface.family, media: plans, isOffer: false, opts: o }),
+        warnings,
+      };
+    } finally {
+      call.busy--;
+    }
+  }
+
+  /**
+   * Deletes a call, or one branch of it when the tags name a branch and others remain. Returns the call as it
+   * was (for the stats in the reply).
+   */
+  delete(d: DeleteRequest): Call {
+    const call = this.calls.get(d.callId);
+    if (!call) throw new EngineError("Call-ID not found or tags didn't match");
+    if (d.fromTag && !call.byTag(d.fromTag)) throw new EngineError("Call-ID not found or tags didn't match");
+    const branch =
+      (d.toTag ? call.byTag(d.toTag) : undefined) ??
+      (d.viaBranch !== undefined ? call.byBranch(d.viaBranch) : undefined);
+    const tagged = call.monologues.filter((m) => m.media.some((s) => s.pair));
+    if (branch && d.fromTag && tagged.length > 2 && branch.tag !== d.fromTag) {
+      this.removeMonologue(call, branch);
+      return call;
+    }
+    const delay = (d.delay ?? this.config.deleteDelay) * 1000;
+    if (delay <= 0) this.destroy(call, 'regular');
+    else {
+      call.deleteAt = Date.now() + delay;
+      call.deleteReason = 'regular';
+    }
+    return call;
+  }
+
+  /** Ends every call now (SIGTERM, `terminate all`). */
+  shutdown(): void {
+    for (const c of [...this.calls.values()]) this.destroy(c, 'forced');
+  }
+
+  /** Applies the timeouts and delete delays; the daemon calls this periodically. */
+  sweep(now = Date.now()): void {
+    const cfg = this.config;
+    for (const call of [...this.calls.values()]) {
+      if (call.busy) continue;
+      if (call.deleteAt) {
+        if (now >= call.deleteAt) this.destroy(call, call.deleteReason);
+        continue;
+      }
+      if (cfg.finalTimeout > 0 && now - call.created >= cfg.finalTimeout * 1000) {
+        this.destroy(call, 'final timeout');
+      } else if (!call.answered) {
+        if (cfg.offerTimeout > 0 && now - call.lastSignal >= cfg.offerTimeout * 1000) {
+          this.destroy(call, 'offer timeout');
+        }
+      } else {
+        const last = Math.max(call.lastPacket(), call.answeredAt, call.lastSignal);
+        const silent = isOnHold(call);
+        const limit = silent ? cfg.silentTimeout : cfg.timeout;
+        if (limit > 0 && now - last >= limit * 1000)
+          this.destroy(call, silent ? 'silent timeout' : 'timeout');
+      }
+    }
+  }
+
+  destroy(call: Call, reason: CloseReason): void {
+    if (this.calls.get(call.callId) !== call) return;
+    this.calls.delete(call.callId);
+    for (const m of call.monologues) for (const s of m.media) this.releasePair(s);
+    this.stats.closed(call, reason);
+    this.log.info(`call ${call.callId} closed (${reason})`);
+  }
+
+  private removeMonologue(call: Call, m: Monologue): void {
+    for (const s of m.media) this.releasePair(s);
+    call.monologues = call.monologues.filter((x) => x !== m);
+    for (const [tag, x] of call.aliases) if (x === m) call.aliases.delete(tag);
+    for (const x of call.monologues) if (x.peer === m) x.peer = null;
+  }
+
+  private releasePair(s: MediaSide): void {
+    if (!s.pair) return;
+    this.stats.absorb(s.pair);
+    this.dataplane.closePair(s.pair);
+    s.pair = null;
+  }
+
+  private reject(s: MediaSide): void {
+    this.releasePair(s);
+    s.rejected = true;
+  }
+
+  private async ensurePair(s: MediaSide, iface: MediaInterface, relocate: boolean): Promise<void> {
+    if (s.pair && !relocate && s.pair.rtp.localAddress === iface.address) {
+      s.rejected = false;
+      return;
+    }
+    this.releasePair(s);
+    s.iface = iface;
+    try {
+      s.pair = await this.dataplane.openPair(iface.address);
+    } catch (e) {
+      if (e instanceof OutOfPortsError) throw new EngineError('Ran out of ports');
+      throw e;
+    }
+    s.rejected = false;
+  }
+
+  private pickInterface(name: string | undefined, family: 4 | 6 | undefined): MediaInterface {
+    const ifs = this.config.interfaces;
+    if (name !== undefined && !ifs.has(name)) throw new EngineError(`Unknown interface '${name}'`);
+    const i = ifs.pick(name, family) ?? (name === undefined ? undefined : ifs.pick(name, undefined));
+    if (!i) throw new EngineError(`No interface for address family IPv${family}`);
+    return i;
+  }
+}
+
+function parseSdp(text: string): Sdp {
+  try {
+    return Sdp.parse(text);
+  } catch (e) {
+    if (e instanceof SdpError) throw new EngineError(`Failed to parse SDP: ${e.message}`);
+    throw e;
+  }
+}
+
+function hasLoopMarker(sdp: Sdp): boolean {
+  return sdp.session.hasAttr(LOOP_ATTRIBUTE) || sdp.media.some((m) => m.hasAttr(LOOP_ATTRIBUTE));
+}
+
+/** The address family of the SDP's media (first connection found), undefined if none. */
+function familyOf(sdp: Sdp): 4 | 6 | undefined {
+  for (const m of sdp.media) {
+    const c = sdp.connectionOf(m);
+    if (c) return c.addrType.toUpperCase() === 'IP6' ? 6 : 4;
+  }
+  const c = sdp.session.connection;
+  if (c) return c.addrType.toUpperCase() === 'IP6' ? 6 : 4;
+  return undefined;
+}
+
+/** Every active media section is on hold or inactive: the silent timeout applies. */
+function isOnHold(call: Call): boolean {
+  let any = false;
+  for (const m of call.monologues) {
+    for (const s of m.media) {
+      if (!s.pair) continue;
+      any = true;
+      if (s.direction === 'sendrecv') return false;
+    }
+  }
+  return any;
+}
