@@ -97,8 +97,10 @@ export class Engine {
     const modes = new Set(o.rtcpMux ?? []);
     const plans: MediaPlan[] = [];
     for (const [i, m] of sdp.media.entries()) {
-      const fm = (from.media[i] ??= new MediaSide(i + 1, fromIface));
-      const tm = (to.media[i] ??= new MediaSide(i + 1, toIface));
+      const fm = from.media[i] ?? new MediaSide(i + 1, fromIface);
+      const tm = to.media[i] ?? new MediaSide(i + 1, toIface);
+      from.media[i] = fm;
+      to.media[i] = tm;
       for (const s of [fm, tm]) {
         s.kind = m.kind;
         s.proto = m.proto;
