@@ -137,6 +137,7 @@ function parseArgv(argv: string[], warnings: string[]): Raw {
       if (a.length > 2) value = a.slice(2).replace(/^=/, '');
     } else throw new UsageError(`unexpected argument '${a}'`);
     const spec = SPECS[name];
+    if (!spec && !IGNORED.has(name)) throw new UsageError(`unknown option '${name}'`);
     if (
       spec?.kind === 'bool' ||
       (!spec && IGNORED.has(name) && value === undefined && !argv[i + 1]?.match(/^[^-]/))

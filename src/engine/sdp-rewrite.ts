@@ -5,6 +5,7 @@
  */
 import { type Sdp, type SdpMedia, iceAttributeNames, isDirection } from '../wire/sdp.js';
 import type { MediaSide } from './call.js';
+import { STATIC_PAYLOADS } from './static-payloads.js';
 import type { SignalOptions } from './options.js';
 
 export interface MediaPlan {
@@ -22,6 +23,56 @@ export interface RewritePlan {
   media: MediaPlan[];
   isOffer: boolean;
   opts: SignalOptions;
+}
+
+/** Attributes the rewriter owns and places itself; all others keep their relative order. */
+const CODEC_ATTRIBUTES = new Set(['rtpmap', 'fmtp', 'rtcp-fb']);
+
+function attrName(value: string): string {
+  const c = value.indexOf(':');
+  return c < 0 ? value : value.slice(0, c);
+}
+
+function attrPayload(value: string): string {
+  const c = value.indexOf(':');
+  return c < 0 ? '' : (value.slice(c + 1).split(' ')[0] ?? '');
+}
+
+/**
+ * rtpengine's layout of a media section: non-attribute lines, other attributes in their order, codec
+ * attributes in m= format order (with rtpmaps for static payload types filled in), direction, rtcp,
+ * rtcp-mux, ptime. `owned` ends before rtcp; `tail` (ptime) goes after rtcp-mux.
+ */
+function layoutAttributes(m: SdpMedia, plan: RewritePlan, index: number, direction: string) {
+  const head = m.lines.filter((l) => l.type !== 'a');
+  const attrs = m.lines.filter((l) => l.type === 'a').map((l) => l.value);
+  const keepDirection = plan.opts.originalSendrecv === true;
+  const owned: string[] = [];
+  const tail: string[] = [];
+  if (plan.isOffer && plan.opts.generateMid && m.mid === undefined) owned.push(`mid:${index + 1}`);
+  const codec: string[] = [];
+  for (const a of attrs) {
+    const name = attrName(a);
+    if (iceAttributeNames.has(name) || name === 'rtcp' || name === 'rtcp-mux') continue;
+    if (isDirection(name) && !keepDirection) continue;
+    if (name === 'ptime') tail.push(a);
+    else if (CODEC_ATTRIBUTES.has(name) && carriesRtcp(m)) codec.push(a);
+    else owned.push(a);
+  }
+  if (carriesRtcp(m)) {
+    for (const fmt of m.formats) {
+      const mine = codec.filter((a) => attrPayload(a) === fmt);
+      const pt = Number(fmt);
+      if (!mine.some((a) => attrName(a) === 'rtpmap') && STATIC_PAYLOADS.has(pt)) {
+        owned.push(`rtpmap:${pt} ${STATIC_PAYLOADS.get(pt)}`);
+      }
+      for (const n of ['rtpmap', 'fmtp', 'rtcp-fb']) owned.push(...mine.filter((a) => attrName(a) === n));
+    }
+    // Codec attributes for payload types not in m= (or wildcard rtcp-fb) stay, after the listed ones.
+    owned.push(...codec.filter((a) => !m.formats.includes(attrPayload(a))));
+  }
+  if (!keepDirection) owned.push(direction);
+  return { head, owned, tail };
 }
 
 function carriesRtcp(m: SdpMedia): boolean {
@@ -51,26 +102,18 @@ export function rewriteSdp(sdp: Sdp, plan: RewritePlan): string {
     const rtpPort = p.side.pair.rtp.localPort;
     m.port = rtpPort;
     if (m.connection) m.connection = conn;
-    const keepDirection = plan.opts.originalSendrecv === true;
     const direction = m.direction ?? out.session.direction ?? 'sendrecv';
-    m.removeAttrs(
-      (name) =>
-        iceAttributeNames.has(name) ||
-        name === 'rtcp' ||
-        name === 'rtcp-mux' ||
-        (!keepDirection && isDirection(name)),
-    );
-    if (plan.isOffer && plan.opts.generateMid && m.mid === undefined) {
-      m.lines.splice(1, 0, { type: 'a', value: `mid:${i + 1}` });
-    }
-    if (!keepDirection) m.addAttr(direction);
-    if (carriesRtcp(m)) {
+    const attrs = layoutAttributes(m, plan, i, direction);
+    const rtp = carriesRtcp(m);
+    if (rtp) {
       const mode = plan.opts.rtcpAttribute ?? 'default';
       const rtcpPort = p.rtcpOnRtpPort ? rtpPort : rtpPort + 1;
-      if (mode === 'full') m.addAttr('rtcp', `${rtcpPort} IN ${addrType} ${plan.address}`);
-      else if (mode === 'default') m.addAttr('rtcp', String(rtcpPort));
-      if (p.mux) m.addAttr('rtcp-mux');
+      if (mode === 'full') attrs.owned.push(`rtcp:${rtcpPort} IN ${addrType} ${plan.address}`);
+      else if (mode === 'default') attrs.owned.push(`rtcp:${rtcpPort}`);
+      if (p.mux) attrs.owned.push('rtcp-mux');
     }
+    attrs.owned.push(...attrs.tail);
+    m.lines = [...attrs.head, ...attrs.owned.map((value) => ({ type: 'a', value }))];
   });
   return out.toString();
 }

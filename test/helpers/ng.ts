@@ -41,6 +41,34 @@ export class NgUdp {
     });
   }
 
+  /** Sends the same bytes `times` times from one socket and collects that many replies. */
+  rawRepeated(bytes: Buffer, times: number, timeoutMs = 2000): Promise<Buffer[]> {
+    return new Promise((resolve, reject) => {
+      const s = createSocket(this.host.includes(':') ? 'udp6' : 'udp4');
+      const got: Buffer[] = [];
+      const t = setTimeout(() => {
+        s.close();
+        reject(new Error(`ng rawRepeated: ${got.length}/${times} replies`));
+      }, timeoutMs);
+      s.on('message', (m) => {
+        got.push(m);
+        if (got.length === times) {
+          clearTimeout(t);
+          s.close();
+          resolve(got);
+        }
+      });
+      s.bind(0, () => {
+        for (let i = 0; i < times; i++) s.send(bytes, this.port, this.host);
+      });
+    });
+  }
+
+  /** Fire and forget. */
+  sendRaw(bytes: Buffer): void {
+    this.sock.send(bytes, this.port, this.host);
+  }
+
   request(body: BDict, opts: { cookie?: string; timeoutMs?: number; json?: boolean } = {}): Promise<BDict> {
     const cookie = opts.cookie ?? randomBytes(6).toString('hex');
     return new Promise((resolve, reject) => {
