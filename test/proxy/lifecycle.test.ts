@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { rtp } from '../helpers/endpoint.js';
 import { type RunningProxy, startProxy } from '../helpers/proxy.js';
@@ -134,4 +137,56 @@ test('SIGTERM closes every call and exits 0', async () => {
   c.close();
   assert.equal(code, 0);
   assert.match(p.output(), new RegExp(`call ${c.callId} closed \\(forced\\)`));
+});
+
+test('final timeout ends a call with media still allowed; silent timeout ends calls on hold', async (t) => {
+  const p = await startProxy(['--final-timeout=1', '--timeout=60']);
+  t.after(() => p.stop());
+  const c = await setupCall(p);
+  t.after(() => c.close());
+  await waitGone(p, c.callId);
+  const s = await p.ng.request({ command: 'statistics' });
+  assert.equal(
+    (s.statistics as { totalstatistics: { finaltimeoutsessions: number } }).totalstatistics
+      .finaltimeoutsessions,
+    1,
+  );
+
+  const q = await startProxy(['--silent-timeout=1', '--timeout=60']);
+  t.after(() => q.stop());
+  const hold = await setupCall(q, {
+    aSdpExtra: 'a=sendonly\r\n',
+    bSdpExtra: 'a=recvonly\r\n',
+  });
+  t.after(() => hold.close());
+  const active = await setupCall(q);
+  t.after(() => active.close());
+  await waitGone(q, hold.callId);
+  const l = await q.ng.request({ command: 'list' });
+  assert.ok((l.calls as string[]).includes(active.callId), 'a call not on hold keeps the longer timeout');
+  const st = await q.ng.request({ command: 'statistics' });
+  assert.equal(
+    (st.statistics as { totalstatistics: { silenttimeoutsessions: number } }).totalstatistics
+      .silenttimeoutsessions,
+    1,
+  );
+});
+
+test('pidfile is written while running and removed on exit; label and metadata show in query', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sipmedia-pid-'));
+  const pidfile = join(dir, 'proxy.pid');
+  const p = await startProxy([`--pidfile=${pidfile}`]);
+  assert.equal(readFileSync(pidfile, 'utf8').trim(), String(p.proc.pid));
+  const c = await setupCall(p, {
+    offerExtra: { label: 'caller', metadata: 'k1=v1|k2=v2' },
+    answerExtra: { label: 'callee' },
+  });
+  const q = await p.ng.request({ command: 'query', 'call-id': c.callId });
+  const tags = q.tags as Record<string, { label?: string }>;
+  assert.equal(tags.tagA!.label, 'caller');
+  assert.equal(tags.tagB!.label, 'callee');
+  assert.equal(q.metadata, 'k1=v1|k2=v2');
+  c.close();
+  assert.equal(await p.stop(), 0);
+  assert.equal(existsSync(pidfile), false);
 });
