@@ -6,6 +6,9 @@ const USAGE = `Usage: sipmedia <command> [options]
 Commands:
   proxy     media proxy driven by Kamailio's rtpengine module (ng protocol)
   ctl       ng client: ping, list, query, delete, statistics ... against any ng proxy
+  media-server
+            SIP endpoint that answers calls and plays announcements (Kamailio's rtp_media_server)
+  imc       instant-messaging conference rooms over SIP MESSAGE, stored in SQL (Kamailio's imc)
 
 'sipmedia <command> --help' for the options of a command.`;
 
@@ -17,6 +20,14 @@ export async function main(argv: string[]): Promise<number> {
     case 'ctl': {
       const { runCtl } = await import('./ctl.js');
       return runCtl(rest);
+    }
+    case 'media-server': {
+      const { runMediaServer } = await import('./media-server.js');
+      return runMediaServer(rest);
+    }
+    case 'imc': {
+      const { runImc } = await import('./imc.js');
+      return runImc(rest);
     }
     case undefined:
     case '-h':

@@ -40,6 +40,35 @@ const SPECS: Record<string, Spec> = {
   foreground: { kind: 'bool', short: 'f', help: 'stay in the foreground (always the case)' },
   pidfile: { kind: 'string', short: 'p', help: 'write the process id to this file' },
   help: { kind: 'bool', short: 'h', help: 'show this help' },
+  kernel: {
+    kind: 'string',
+    help: 'off|auto|require: forward plain RTP in the kernel with nftables (default off)',
+  },
+  'listen-udp': {
+    kind: 'string',
+    short: 'u',
+    help: '[IP:]PORT for the RTPproxy protocol over UDP (with cookies)',
+  },
+  'listen-rtpproxy': {
+    kind: 'list',
+    help: 'unix:/PATH, cunix:/PATH or tcp:IP:PORT for the RTPproxy protocol',
+  },
+  'notify-allow': { kind: 'list', help: 'RTPproxy timeout notify targets allowed (unix:/PATH, tcp:IP:PORT)' },
+  'listen-http': {
+    kind: 'string',
+    help: '[IP:]PORT for HTTP: /ng, /ng-plain, WebSocket, /metrics, status page',
+  },
+  'listen-https': {
+    kind: 'string',
+    help: '[IP:]PORT for the same over HTTPS (needs --https-cert/--https-key)',
+  },
+  'https-cert': { kind: 'string', help: 'PEM certificate (chain) for --listen-https' },
+  'https-key': { kind: 'string', help: 'PEM private key for --listen-https' },
+  'listen-cli': { kind: 'string', short: 'c', help: "[IP:]PORT for rtpengine-ctl's CLI protocol (TCP)" },
+  'media-dir': { kind: 'string', help: 'directory `play media` file names are confined to' },
+  'recording-dir': { kind: 'string', help: 'directory for call recordings (pcap, WAV, metadata)' },
+  'recording-wav': { kind: 'string', help: 'recorded WAV: separate (a channel per direction), mixed, none' },
+  'dtmf-log-dest': { kind: 'string', help: 'IP:PORT to send detected DTMF to as JSON' },
 };
 
 /** rtpengine options an operator's config may carry that we accept and ignore, with a warning. */
@@ -56,14 +85,9 @@ const IGNORED = new Set([
   'log-name',
   'log-mark-prefix',
   'log-mark-suffix',
-  'listen-cli',
-  'listen-udp',
   'listen-tcp',
-  'listen-http',
-  'listen-https',
   'redis',
   'redis-write',
-  'recording-dir',
   'recording-method',
   'recording-format',
   'b2b-url',
@@ -98,6 +122,10 @@ export interface ProxyConfig {
   logLevel: LogLevel;
   pidfile: string | undefined;
   help: boolean;
+  /** Kernel offload through nftables (see docs/kernel-offload.md). */
+  kernel: KernelMode;
+  media: MediaOptions;
+  control: ControlOptions;
   warnings: string[];
 }
 
@@ -256,6 +284,9 @@ export function loadProxyConfig(argv: string[]): ProxyConfig {
     logLevel: int(raw, 'log-level', 6, 0, 7) as LogLevel,
     pidfile: raw.get('pidfile')?.at(-1),
     help: bool(raw, 'help'),
+    kernel: kernelMode(raw),
+    media: mediaOptions(raw),
+    control: controlOptions(raw),
     warnings,
   };
 }
@@ -267,4 +298,71 @@ export function proxyUsage(): string {
     lines.push(`  ${flag.padEnd(34)} ${s.help}`);
   }
   return lines.join('\n');
+}
+
+/** Playback, recording and DTMF logging options. */
+export interface MediaOptions {
+  mediaDir: string | undefined;
+  recordingDir: string | undefined;
+  recordingWav: 'separate' | 'mixed' | 'none';
+  dtmfLogDest: { host: string; port: number } | undefined;
+}
+
+function mediaOptions(raw: Raw): MediaOptions {
+  const wav = raw.get('recording-wav')?.at(-1) ?? 'separate';
+  if (wav !== 'separate' && wav !== 'mixed' && wav !== 'none')
+    throw new UsageError(`--recording-wav: '${wav}' is not separate, mixed or none`);
+  const dest = raw.get('dtmf-log-dest')?.at(-1);
+  return {
+    mediaDir: raw.get('media-dir')?.at(-1),
+    recordingDir: raw.get('recording-dir')?.at(-1),
+    recordingWav: wav,
+    dtmfLogDest: dest === undefined ? undefined : parseListen(dest, '127.0.0.1'),
+  };
+}
+
+/** The extra control front ends: RTPproxy protocol, HTTP(S)/WebSocket, rtpengine's CLI port. */
+export interface ControlOptions {
+  listenUdp: { host: string; port: number } | undefined;
+  listenRtpproxy: string[];
+  notifyAllow: string[];
+  listenHttp: { host: string; port: number } | undefined;
+  listenHttps: { host: string; port: number } | undefined;
+  httpsCert: string | undefined;
+  httpsKey: string | undefined;
+  listenCli: { host: string; port: number } | undefined;
+}
+
+function controlOptions(raw: Raw): ControlOptions {
+  const listen = (name: string) => {
+    const v = raw.get(name)?.at(-1);
+    return v === undefined ? undefined : parseListen(v, '127.0.0.1');
+  };
+  const rtpp = raw.get('listen-rtpproxy') ?? [];
+  for (const r of rtpp)
+    if (!/^(unix|cunix):.+$|^tcp6?:.+:\d+$/.test(r))
+      throw new UsageError(`--listen-rtpproxy: '${r}' is not unix:/PATH, cunix:/PATH or tcp:IP:PORT`);
+  const o: ControlOptions = {
+    listenUdp: listen('listen-udp'),
+    listenRtpproxy: rtpp,
+    notifyAllow: raw.get('notify-allow') ?? [],
+    listenHttp: listen('listen-http'),
+    listenHttps: listen('listen-https'),
+    httpsCert: raw.get('https-cert')?.at(-1),
+    httpsKey: raw.get('https-key')?.at(-1),
+    listenCli: listen('listen-cli'),
+  };
+  if (o.listenHttps && (!o.httpsCert || !o.httpsKey))
+    throw new UsageError('--listen-https needs --https-cert and --https-key');
+  return o;
+}
+
+/** off: userspace only; auto: the kernel when nft works here, else one log line; require: refuse to start without. */
+export type KernelMode = 'off' | 'auto' | 'require';
+
+function kernelMode(raw: Raw): KernelMode {
+  const v = raw.get('kernel')?.at(-1) ?? 'off';
+  if (v !== 'off' && v !== 'auto' && v !== 'require')
+    throw new UsageError(`--kernel: '${v}' is not off, auto or require`);
+  return v;
 }

@@ -2,8 +2,17 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { NgDispatcher } from '../control/ng-commands.js';
 import { NgServer } from '../control/ng-server.js';
+import { CliPort } from '../control/cli-port.js';
+import { HttpFrontEnd } from '../control/http.js';
+import { Metrics } from '../control/metrics.js';
+import { RtppDispatcher } from '../control/rtpproxy-commands.js';
+import { Notifier } from '../control/rtpproxy-notify.js';
+import { RtppServer, parseRtppListen } from '../control/rtpproxy-server.js';
+import type { KernelOffload } from '../dataplane/kernel/offload.js';
+import { startKernelOffload } from '../dataplane/kernel/mode.js';
 import { UserspaceDataplane } from '../dataplane/userspace.js';
 import { Engine } from '../engine/engine.js';
+import { DEFAULT_MAX_PLAYBACKS, MediaService } from '../engine/media-control.js';
 import { InterfaceSet } from '../engine/interfaces.js';
 import { Logger } from '../util/log.js';
 import { type ProxyConfig, UsageError, loadProxyConfig, proxyUsage } from './proxy-options.js';
@@ -32,12 +41,18 @@ export async function startDaemon(cfg: ProxyConfig, log: Logger): Promise<Runnin
     dataplane,
     log,
   );
-  const ng = new NgServer(new NgDispatcher(engine, log), log);
+  const kernel = await startKernel(engine, cfg, log);
+  const media = createMediaService(engine, cfg, log);
+  const ngDispatcher = new NgDispatcher(engine, log, media);
+  const ng = new NgServer(ngDispatcher, log);
+  let frontEnds: { close: () => void };
   try {
     await ng.listenUdp(cfg.listenNg.host, cfg.listenNg.port);
     if (cfg.listenTcpNg) await ng.listenTcp(cfg.listenTcpNg.host, cfg.listenTcpNg.port);
+    frontEnds = await startControlFrontEnds(engine, ngDispatcher, media, cfg, log);
   } catch (e) {
     ng.close();
+    kernel?.close();
     throw e;
   }
   const sweeper = setInterval(() => engine.sweep(), SWEEP_MS);
@@ -54,10 +69,40 @@ export async function startDaemon(cfg: ProxyConfig, log: Logger): Promise<Runnin
       stopping = true;
       clearInterval(sweeper);
       engine.shutdown();
+      kernel?.close();
       ng.close();
-      done();
+      frontEnds.close();
+      // Recordings of the calls just closed finish writing before the process may exit.
+      void media.close().finally(done);
     },
   };
+}
+
+/** Kernel offload (`--kernel`), told when calls are signalled and closed. */
+async function startKernel(engine: Engine, cfg: ProxyConfig, log: Logger): Promise<KernelOffload | null> {
+  const kernel = await startKernelOffload(cfg.kernel, {
+    info: (m) => log.info(m),
+    warn: (m) => log.warn(m),
+  });
+  if (kernel) {
+    engine.signalListeners.push((call) => kernel.callChanged(call));
+    engine.closeListeners.push((call) => kernel.callClosed(call));
+  }
+  return kernel;
+}
+
+/** Playback, DTMF and recording, told when calls close. */
+function createMediaService(engine: Engine, cfg: ProxyConfig, log: Logger): MediaService {
+  const media = new MediaService(engine, {
+    mediaDir: cfg.media.mediaDir,
+    recordingDir: cfg.media.recordingDir,
+    wavMode: cfg.media.recordingWav,
+    dtmfLogDest: cfg.media.dtmfLogDest,
+    maxPlaybacks: DEFAULT_MAX_PLAYBACKS,
+    log,
+  });
+  engine.closeListeners.push((call) => media.destroy(call));
+  return media;
 }
 
 export async function runProxy(argv: string[]): Promise<number> {
@@ -98,4 +143,45 @@ export async function runProxy(argv: string[]): Promise<number> {
   await daemon.stopped;
   if (cfg.pidfile) rmSync(cfg.pidfile, { force: true });
   return 0;
+}
+
+/** RTPproxy protocol, HTTP(S)/WebSocket with /metrics and the status page, rtpengine's CLI port. */
+async function startControlFrontEnds(
+  engine: Engine,
+  ng: NgDispatcher,
+  media: MediaService,
+  cfg: ProxyConfig,
+  log: Logger,
+): Promise<{ close: () => void }> {
+  const c = cfg.control;
+  const closers: (() => void)[] = [];
+  const close = (): void => {
+    for (const f of closers) f();
+  };
+  try {
+    let rtpp: RtppDispatcher | undefined;
+    if (c.listenUdp || c.listenRtpproxy.length) {
+      rtpp = new RtppDispatcher(engine, new Notifier(c.notifyAllow, log), log, media);
+      const srv = new RtppServer(rtpp, log);
+      closers.push(() => srv.close());
+      if (c.listenUdp) await srv.listenUdp(c.listenUdp.host, c.listenUdp.port);
+      for (const l of c.listenRtpproxy) await srv.listenStream(parseRtppListen(l));
+    }
+    if (c.listenHttp || c.listenHttps) {
+      const http = new HttpFrontEnd(engine, ng, new Metrics(engine, ng, rtpp), log);
+      closers.push(() => http.close());
+      if (c.listenHttp) await http.listen(c.listenHttp.host, c.listenHttp.port);
+      if (c.listenHttps && c.httpsCert && c.httpsKey)
+        await http.listen(c.listenHttps.host, c.listenHttps.port, { cert: c.httpsCert, key: c.httpsKey });
+    }
+    if (c.listenCli) {
+      const cli = new CliPort(engine, log);
+      closers.push(() => cli.close());
+      await cli.listen(c.listenCli.host, c.listenCli.port);
+    }
+  } catch (e) {
+    close();
+    throw e;
+  }
+  return { close };
 }

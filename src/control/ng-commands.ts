@@ -4,9 +4,11 @@
  */
 import { EngineError } from '../engine/options.js';
 import type { Engine } from '../engine/engine.js';
+import type { MediaService } from '../engine/media-control.js';
 import type { Logger } from '../util/log.js';
 import type { BDict } from '../wire/bencode.js';
-import { formatCall, formatStatistics } from './ng-format.js';
+import { formatCall, formatMediaState, formatStatistics } from './ng-format.js';
+import { MEDIA_COMMANDS, handleMediaCommand, mediaAfterSignal } from './ng-media.js';
 import {
   NgRequestError,
   list,
@@ -19,20 +21,8 @@ import {
 
 /** rtpengine commands we know of but do not implement yet: a clear error instead of "unrecognized". */
 const NOT_YET = new Set([
-  'start recording',
-  'stop recording',
-  'pause recording',
   'start forwarding',
   'stop forwarding',
-  'block dtmf',
-  'unblock dtmf',
-  'block media',
-  'unblock media',
-  'silence media',
-  'unsilence media',
-  'play media',
-  'stop media',
-  'play dtmf',
   'publish',
   'subscribe request',
   'subscribe answer',
@@ -57,10 +47,14 @@ export class NgDispatcher {
   /** Cumulative handling time per command, seconds. */
   readonly seconds: Record<string, number> = {};
   errors = 0;
+  /** Called after each request (for latency histograms in /metrics). Must not throw. */
+  readonly observers: ((command: string, seconds: number, ok: boolean) => void)[] = [];
 
   constructor(
     private readonly engine: Engine,
     private readonly log: Logger,
+    /** Playback, DTMF, media control and recording; without it those commands are refused. */
+    private readonly media?: MediaService,
   ) {}
 
   async handle(body: BDict): Promise<BDict> {
@@ -79,6 +73,8 @@ export class NgDispatcher {
     if (command) {
       this.counts[command] = (this.counts[command] ?? 0) + 1;
       this.seconds[command] = (this.seconds[command] ?? 0) + (performance.now() - started) / 1000;
+      for (const o of this.observers)
+        o(command, (performance.now() - started) / 1000, reply.result !== 'error');
     }
     return reply;
   }
@@ -109,6 +105,7 @@ export class NgDispatcher {
         const p = parseSignal(body, command);
         const r = command === 'offer' ? await this.engine.offer(p.opts) : await this.engine.answer(p.opts);
         const warnings = [...p.warnings, ...r.warnings];
+        if (this.media) warnings.push(...(await mediaAfterSignal(this.engine, this.media, body)));
         const reply: BDict = { result: 'ok', sdp: r.sdp };
         if (warnings.length) reply.warning = warnings.join('; ');
         return reply;
@@ -119,7 +116,9 @@ export class NgDispatcher {
         const m = normalizeDict(body);
         const call = this.engine.calls.get(requireStr(m, 'call id', 'call-id'));
         if (!call) return errorReply('Unknown call-id');
-        return { result: 'ok', ...formatCall(call) };
+        const reply: BDict = { result: 'ok', ...formatCall(call) };
+        if (this.media) formatMediaState(reply, this.media.snapshot(call));
+        return reply;
       }
       case 'list': {
         const m = normalizeDict(body);
@@ -134,7 +133,10 @@ export class NgDispatcher {
         return { result: 'ok', statistics: formatStatistics(this.engine, control) };
       }
       default:
-        if (NOT_YET.has(command)) return errorReply(`Command '${String(body.command)}' is not supported yet`);
+        if (this.media && MEDIA_COMMANDS.has(command))
+          return handleMediaCommand(this.engine, this.media, command, body);
+        if (NOT_YET.has(command) || MEDIA_COMMANDS.has(command))
+          return errorReply(`Command '${String(body.command)}' is not supported yet`);
         return errorReply('Unrecognized command');
     }
   }

@@ -2,6 +2,8 @@
 import type { Endpoint, RelayLeg } from '../dataplane/relay-leg.js';
 import type { Call, MediaSide, Monologue } from '../engine/call.js';
 import type { Engine } from '../engine/engine.js';
+import type { MediaService } from '../engine/media-control.js';
+import { Playback } from '../engine/playback.js';
 import type { BDict, BValue } from '../wire/bencode.js';
 import { isIPv6 } from 'node:net';
 
@@ -13,6 +15,14 @@ function endpoint(e: Endpoint | null): BDict {
   return { family: family(e.address), address: e.address, port: e.port };
 }
 
+/**
+ * `kernelized` while the kernel forwards the stream. Its counters need no merging here: the kernel offload
+ * manager adds the kernel's per-entry counters into the leg's own counters as it reads them.
+ */
+function offloadFlags(leg: RelayLeg): string[] {
+  return leg.kernelized ? ['kernelized'] : [];
+}
+
 function stream(leg: RelayLeg, isRtcp: boolean): BDict {
   const flags: string[] = [isRtcp ? 'RTCP' : 'RTP'];
   if (leg.endpoint) flags.push('filled');
@@ -21,6 +31,7 @@ function stream(leg: RelayLeg, isRtcp: boolean): BDict {
   if (leg.learning === 'handover') flags.push('media handover');
   if (leg.learning === 'off') flags.push('asymmetric');
   if (leg.blocked) flags.push('blocked');
+  flags.push(...offloadFlags(leg));
   const c = isRtcp ? leg.rtcp : leg.rtp;
   // Multiplexed RTCP arriving on the RTP port is counted with that stream, as rtpengine does.
   const extra = isRtcp ? { packets: 0, bytes: 0, errors: 0 } : leg.rtcp;
@@ -141,4 +152,45 @@ export function formatStatistics(engine: Engine, control: Record<string, number>
     },
     controlstatistics: totalCount,
   };
+}
+
+/**
+ * Adds the media state to a `query` reply: a call-level `recording` section (status, directory, files,
+ * packets, dropped, error) and, per tag, the active `playback` and which blocks apply to its media.
+ */
+export function formatMediaState(reply: BDict, snap: ReturnType<MediaService['snapshot']>): void {
+  const rec = snap.recording;
+  if (rec) {
+    const r: BDict = {
+      status: rec.status,
+      directory: rec.dir,
+      files: rec.files(),
+      packets: rec.packets,
+      dropped: rec.dropped,
+    };
+    if (rec.error !== undefined) r.error = rec.error;
+    reply.recording = r;
+  }
+  const blocks = [...snap.callBlocks];
+  if (blocks.length) reply['media control'] = blocks;
+  const tags = reply.tags as BDict | undefined;
+  if (!tags) return;
+  for (const d of snap.streams) {
+    const t = tags[d.party.tag] as BDict | undefined;
+    if (!t) continue;
+    const flags: string[] = [];
+    if (d.blockDtmf) flags.push('DTMF blocked');
+    if (d.blockMedia) flags.push('media blocked');
+    if (d.silence) flags.push('silenced');
+    if (flags.length) t['media control'] = flags;
+    const p = d.insertion;
+    if (p instanceof Playback)
+      t.playback = {
+        source: p.options.source,
+        'media index': d.side.index,
+        'position ms': p.lastFramePos,
+        packets: p.packetsSent,
+        started: sec(p.startedAt),
+      };
+  }
 }

@@ -4,6 +4,7 @@
  * never silently misapplied.
  */
 import type { BDict, BValue } from '../wire/bencode.js';
+import type { CodecFilter } from '../engine/codec-filter.js';
 import type { RtcpMuxMode, SignalOptions } from '../engine/options.js';
 
 /** A request the front end refuses before it reaches the engine. */
@@ -74,6 +75,10 @@ const PLAIN_KEYS = new Set([
   'from tags',
   'to label',
   'interface',
+  'codec',
+  // Read by the media front end after the offer/answer (ng-media.ts).
+  'record call',
+  'dtmf log dest',
 ]);
 
 const FLAG_WORDS = new Set([
@@ -117,7 +122,9 @@ export function parseSignal(d: BDict, command: 'offer' | 'answer'): ParsedSignal
   if (command === 'answer' && !toTag) throw new NgRequestError('No to-tag in message');
 
   const flags = new Set<string>();
+  const codec = parseCodec(m, warnings);
   for (const raw of list(m, 'flags')) {
+    if (codecFlag(raw, codec, warnings)) continue;
     const eq = raw.indexOf('=');
     if (eq > 0) {
       // Flags may carry dictionary options as key=value (e.g. "ICE=remove", "rtcp-mux-demux" forms below).
@@ -149,6 +156,7 @@ export function parseSignal(d: BDict, command: 'offer' | 'answer'): ParsedSignal
   }
 
   const opts: SignalOptions = { callId, fromTag, sdp };
+  if (codec.strip || codec.mask || codec.except) opts.codec = codec;
   if (toTag) opts.toTag = toTag;
   const viaBranch = str(m, 'via branch');
   if (viaBranch) opts.viaBranch = viaBranch;
@@ -226,4 +234,39 @@ function sdpUsesProtocol(sdp: string, proto: string): boolean {
     if (r[1]!.toUpperCase() !== proto.toUpperCase()) return false;
   }
   return any;
+}
+
+const CODEC_ACTIONS = new Set(['strip', 'mask', 'except']);
+const CODEC_NOT_YET = new Set(['offer', 'transcode', 'set', 'accept', 'consume', 'ignore']);
+
+/** The `codec` dictionary: strip, mask and except work on the SDP; the rest needs transcoding (a warning). */
+function parseCodec(m: Map<string, BValue>, warnings: string[]): CodecFilter {
+  const out: CodecFilter = {};
+  const v = m.get('codec');
+  if (v === undefined) return out;
+  if (typeof v !== 'object' || Array.isArray(v) || Buffer.isBuffer(v)) {
+    throw new NgRequestError("'codec' must be a dictionary");
+  }
+  const d = normalizeDict(v);
+  for (const k of d.keys()) {
+    if (CODEC_ACTIONS.has(k)) out[k as keyof CodecFilter] = list(d, k);
+    else if (CODEC_NOT_YET.has(k))
+      warnings.push(`codec '${k}' needs transcoding, which is not supported yet`);
+    else warnings.push(`Unsupported codec option '${k}' ignored`);
+  }
+  return out;
+}
+
+/** Flag forms `codec-strip-PCMA`, `codec-mask-G722`, `codec-except-PCMU`; true when the flag was one. */
+function codecFlag(raw: string, codec: CodecFilter, warnings: string[]): boolean {
+  const r = /^codec[-_ ]([a-z]+)[-_ ](.+)$/i.exec(raw);
+  if (!r) return false;
+  const action = r[1]!.toLowerCase();
+  if (CODEC_ACTIONS.has(action)) {
+    const key = action as keyof CodecFilter;
+    codec[key] = [...(codec[key] ?? []), r[2]!];
+  } else if (CODEC_NOT_YET.has(action))
+    warnings.push(`codec '${action}' needs transcoding, which is not supported yet`);
+  else return false;
+  return true;
 }

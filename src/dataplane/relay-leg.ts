@@ -49,6 +49,10 @@ export class RelayLeg {
   /** Last packet received, ms since the epoch (0: never). */
   lastPacket = 0;
   closed = false;
+  /** The kernel forwards this leg's packets from its learned endpoint (set by the kernel offload manager). */
+  kernelized = false;
+  /** Called when the endpoint is learned from a packet or handed over (kernel offload re-keys its entry). */
+  onEndpoint: ((leg: RelayLeg) => void) | null = null;
 
   constructor(
     readonly socket: Socket,
@@ -67,6 +71,7 @@ export class RelayLeg {
       if (this.learning !== 'off') {
         this.endpoint = { address: rinfo.address, port: rinfo.port };
         this.confirmed = true;
+        this.onEndpoint?.(this);
       } else if (this.strict && (ep === null || ep.port !== rinfo.port || ep.address !== rinfo.address)) {
         this.dropped++;
         return;
@@ -76,7 +81,10 @@ export class RelayLeg {
         this.dropped++;
         return;
       }
-      if (this.learning === 'handover') this.endpoint = { address: rinfo.address, port: rinfo.port };
+      if (this.learning === 'handover') {
+        this.endpoint = { address: rinfo.address, port: rinfo.port };
+        this.onEndpoint?.(this);
+      }
     }
     this.lastPacket = Date.now();
     // RFC 5761: on an RTP port, payload types 64-95 with the marker bit (second byte 192-223) are RTCP.

@@ -2,8 +2,9 @@
  * The userspace dataplane: owns the media sockets. The engine asks it for RTP/RTCP leg pairs on a local
  * address and releases them; packets then flow between legs without the engine's involvement.
  */
-import { createSocket, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
+import { lookup as dnsLookup } from 'node:dns';
+import { isIP, isIPv6 } from 'node:net';
 import { PortPool } from './port-pool.js';
 import { RelayLeg } from './relay-leg.js';
 
@@ -22,9 +23,25 @@ export class OutOfPortsError extends Error {
 /** Kernel socket buffers sized for bursts of a few hundred packets per leg. */
 const SOCKET_BUFFER = 256 * 1024;
 
+/**
+ * node:dgram resolves the destination of every unconnected send through dns.lookup, which for an IP literal
+ * still costs a validation and a process.nextTick hop before the packet leaves. Relay destinations are always
+ * IP literals (learned from packets or taken from SDP), so answer those synchronously; anything else still
+ * goes through the resolver.
+ */
+const literalLookup: NonNullable<SocketOptions['lookup']> = (hostname, options, callback) => {
+  const family = isIP(hostname);
+  if (family !== 0) callback(null, hostname, family);
+  else dnsLookup(hostname, options, callback);
+};
+
 function bindSocket(address: string, port: number): Promise<Socket | null> {
   return new Promise((resolve) => {
-    const s = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4', ipv6Only: isIPv6(address) });
+    const s = createSocket({
+      type: isIPv6(address) ? 'udp6' : 'udp4',
+      ipv6Only: isIPv6(address),
+      lookup: literalLookup,
+    });
     const onError = () => {
       s.close();
       resolve(null);

@@ -24,6 +24,8 @@ export class MediaSide {
   rtcpMux = false;
   rejected = false;
   codec: string | undefined;
+  /** Codecs stripped from the offer this party sent, stripped from the answer it gets too. */
+  strippedCodecs: string[] = [];
 
   constructor(
     readonly index: number,

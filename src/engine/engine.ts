@@ -3,7 +3,8 @@
  * the dataplane moves packets. Nothing here knows which control protocol asked.
  */
 import { OutOfPortsError, type UserspaceDataplane } from '../dataplane/userspace.js';
-import { Sdp, SdpError } from '../wire/sdp.js';
+import { Sdp, SdpError, type SdpMedia } from '../wire/sdp.js';
+import { type CodecFilter, codecNames, payloadsToRemove } from './codec-filter.js';
 import type { Logger } from '../util/log.js';
 import { Call, type CloseReason, MediaSide, Monologue } from './call.js';
 import { applyEndpoints, endpointsOf, moved, wire } from './endpoints.js';
@@ -39,6 +40,10 @@ const LOOP_ATTRIBUTE = 'rtpengine';
 export class Engine {
   readonly calls = new Map<string, Call>();
   readonly stats = new EngineStats();
+  /** Called after a call is closed, with why (front ends: notify sockets, metrics). Must not throw. */
+  readonly closeListeners: ((call: Call, reason: CloseReason) => void)[] = [];
+  /** Called after an offer or answer changed a call's media (kernel offload re-evaluates it). Must not throw. */
+  readonly signalListeners: ((call: Call) => void)[] = [];
   /** rtcp-mux modes asked for in the offer, kept per offering side for its answer. */
   private readonly muxModes = new WeakMap<MediaSide, Set<RtcpMuxMode>>();
   readonly instanceId = Math.random().toString(36).slice(2, 10);
@@ -67,7 +72,9 @@ export class Engine {
     }
     call.busy++;
     try {
-      return await this.doOffer(call, sdp, o, warnings);
+      const r = await this.doOffer(call, sdp, o, warnings);
+      this.signalled(call);
+      return r;
     } catch (e) {
       if (isNew && call.monologues.every((m) => m.media.every((s) => !s.pair))) this.destroy(call, 'forced');
       throw e;
@@ -126,7 +133,9 @@ export class Engine {
       this.muxModes.set(fm, modes);
       const require = modes.has('require');
       const mux = require || modes.has('offer') || (m.rtcpMux && !modes.has('demux'));
-      plans.push({ side: tm, mux, rtcpOnRtpPort: require });
+      const removeFormats = this.codecRemoval(m, o.codec, warnings);
+      fm.strippedCodecs = codecNames(m, removeFormats);
+      plans.push({ side: tm, mux, rtcpOnRtpPort: require, removeFormats });
       wire(fm, tm);
     }
     if (sdp.media.length === 0) warnings.push('SDP has no media sections');
@@ -187,13 +196,16 @@ export class Engine {
           om.muxOffered &&
           !modes.has('reject') &&
           (am.rtcpMux || modes.has('demux') || modes.has('accept') || modes.has('require'));
-        plans.push({ side: om, mux: om.rtcpMux, rtcpOnRtpPort: om.rtcpMux });
+        const strip = [...om.strippedCodecs, ...(o.codec?.strip ?? []), ...(o.codec?.mask ?? [])];
+        const removeFormats = this.codecRemoval(m, { ...o.codec, strip }, warnings);
+        plans.push({ side: om, mux: om.rtcpMux, rtcpOnRtpPort: om.rtcpMux, removeFormats });
         wire(om, am);
       }
       if (!call.answered) {
         call.answered = true;
         call.answeredAt = Date.now();
       }
+      this.signalled(call);
       const iface = offerer.media.find((s) => s.pair)?.iface ?? this.pickInterface(undefined, familyOf(sdp));
       const address = o.mediaAddress ?? iface.advertised;
       return {
@@ -263,9 +275,21 @@ export class Engine {
   destroy(call: Call, reason: CloseReason): void {
     if (this.calls.get(call.callId) !== call) return;
     this.calls.delete(call.callId);
+    // Listeners run while the legs are still open, so they can read the call's final counters.
+    for (const l of this.closeListeners) {
+      try {
+        l(call, reason);
+      } catch (e) {
+        this.log.err(`close listener failed: ${(e as Error).message}`);
+      }
+    }
     for (const m of call.monologues) for (const s of m.media) this.releasePair(s);
     this.stats.closed(call, reason);
     this.log.info(`call ${call.callId} closed (${reason})`);
+  }
+
+  private signalled(call: Call): void {
+    for (const l of this.signalListeners) l(call);
   }
 
   private removeMonologue(call: Call, m: Monologue): void {
@@ -285,6 +309,17 @@ export class Engine {
   private reject(s: MediaSide): void {
     this.releasePair(s);
     s.rejected = true;
+  }
+
+  /** Payload types to remove, never all of them (an m= line needs one format). */
+  private codecRemoval(m: SdpMedia, filter: CodecFilter | undefined, warnings: string[]): number[] {
+    if (!filter) return [];
+    const pts = payloadsToRemove(m, filter);
+    if (pts.length > 0 && pts.length >= m.formats.length) {
+      warnings.push(`codec filter would remove every codec of m=${m.kind}: left unchanged`);
+      return [];
+    }
+    return pts;
   }
 
   private async ensurePair(s: MediaSide, iface: MediaInterface, relocate: boolean): Promise<void> {

@@ -2,6 +2,8 @@
  * What a control protocol asks of an offer or answer, in the engine's own terms. The ng and RTPproxy front
  * ends translate their wire options into this; the engine never sees protocol keys.
  */
+import type { CodecFilter } from './codec-filter.js';
+
 export type RtcpMuxMode = 'offer' | 'require' | 'demux' | 'accept' | 'reject';
 
 export interface SignalOptions {
@@ -36,6 +38,8 @@ export interface SignalOptions {
   rtcpMux?: RtcpMuxMode[];
   /** Strip ICE attributes (the only ICE mode so far; other modes strip too, with a warning). */
   iceRemove?: boolean;
+  /** Codecs to remove from the SDP the recipient gets (no transcoding involved). */
+  codec?: CodecFilter;
   metadata?: string;
 }
 

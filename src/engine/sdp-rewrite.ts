@@ -15,6 +15,8 @@ export interface MediaPlan {
   mux: boolean;
   /** Advertise the RTP port as the RTCP port (mux required or accepted). */
   rtcpOnRtpPort: boolean;
+  /** Payload types to remove from the section (codec strip/mask). */
+  removeFormats?: number[];
 }
 
 export interface RewritePlan {
@@ -99,6 +101,7 @@ export function rewriteSdp(sdp: Sdp, plan: RewritePlan): string {
       m.port = 0;
       return;
     }
+    if (p.removeFormats?.length) m.removeFormats(p.removeFormats);
     const rtpPort = p.side.pair.rtp.localPort;
     m.port = rtpPort;
     if (m.connection) m.connection = conn;

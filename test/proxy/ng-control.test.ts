@@ -113,7 +113,7 @@ const badCases: [string, Buffer, RegExp][] = [
   ['bad JSON', Buffer.from('c11 {"command":'), /JSON/],
   [
     'a command not implemented yet',
-    formatNgMessage('c12', { command: 'play media', 'call-id': 'x' }),
+    formatNgMessage('c12', { command: 'publish', 'call-id': 'x' }),
     /not supported yet/,
   ],
   [
@@ -166,4 +166,51 @@ test('unsupported options are accepted and reported in warning', async () => {
   assert.match(String(r.warning), /ICE 'force'/);
   assert.match(String(r.warning), /TOS/);
   await p.ng.request({ command: 'delete', 'call-id': 'warn-call' });
+});
+
+test('codec strip, mask and except edit the SDP; transcoding options are a warning', async () => {
+  const sdp = (port: number) =>
+    `v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0 8 9 101\r\n` +
+    'a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n';
+  const o1 = await p.ng.request({
+    command: 'offer',
+    'call-id': 'codec-1',
+    'from-tag': 'a',
+    sdp: sdp(p.spare[73]!),
+    codec: { strip: ['PCMA', 'telephone-event'], transcode: ['opus'] },
+  });
+  assert.match(String(o1.sdp), /^m=audio \d+ RTP\/AVP 0 9\r$/m);
+  assert.doesNotMatch(String(o1.sdp), /telephone-event|fmtp:101/);
+  assert.match(String(o1.warning), /transcod/);
+  const a1 = await p.ng.request({
+    command: 'answer',
+    'call-id': 'codec-1',
+    'from-tag': 'a',
+    'to-tag': 'b',
+    sdp: sdp(p.spare[74]!),
+  });
+  assert.match(
+    String(a1.sdp),
+    /^m=audio \d+ RTP\/AVP 0 9\r$/m,
+    'what was stripped from the offer is not answered',
+  );
+  const o2 = await p.ng.request({
+    command: 'offer',
+    'call-id': 'codec-2',
+    'from-tag': 'a',
+    sdp: sdp(p.spare[75]!),
+    flags: ['codec-strip-all', 'codec-except-PCMU'],
+  });
+  assert.match(String(o2.sdp), /^m=audio \d+ RTP\/AVP 0\r$/m);
+  const o3 = await p.ng.request({
+    command: 'offer',
+    'call-id': 'codec-3',
+    'from-tag': 'a',
+    sdp: sdp(p.spare[76]!),
+    codec: { strip: ['all'] },
+  });
+  assert.match(String(o3.sdp), /^m=audio \d+ RTP\/AVP 0 8 9 101\r$/m, 'never strips every codec');
+  assert.match(String(o3.warning), /every codec/);
+  for (const id of ['codec-1', 'codec-2', 'codec-3'])
+    await p.ng.request({ command: 'delete', 'call-id': id });
 });

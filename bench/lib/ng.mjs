@@ -1,0 +1,97 @@
+/** A lean ng-over-UDP requester that times each round trip (the bench's own, so it adds little overhead). */
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { formatNgMessage, parseNgMessage } from '../../dist/wire/ng-message.js';
+
+export class NgBench {
+  constructor(port, host = '127.0.0.1') {
+    this.port = port;
+    this.host = host;
+    this.pending = new Map();
+    this.prefix = randomBytes(4).toString('hex');
+    this.n = 0;
+    this.sock = createSocket('udp4');
+    this.sock.on('message', (msg) => {
+      let m;
+      try {
+        m = parseNgMessage(msg);
+      } catch {
+        return;
+      }
+      const p = this.pending.get(m.cookie);
+      if (!p) return;
+      this.pending.delete(m.cookie);
+      clearTimeout(p.timer);
+      p.resolve({ body: m.body, rttUs: Number(process.hrtime.bigint() - p.t0) / 1000 });
+    });
+  }
+
+  /** Resolves with `{ body, rttUs }`; rejects after `timeoutMs`. */
+  request(body, timeoutMs = 2000) {
+    const cookie = `${this.prefix}${(this.n++).toString(36)}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(cookie);
+        reject(new Error(`ng ${body.command}: no reply in ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(cookie, { resolve, timer, t0: process.hrtime.bigint() });
+      this.sock.send(formatNgMessage(cookie, body), this.port, this.host);
+    });
+  }
+
+  close() {
+    for (const p of this.pending.values()) clearTimeout(p.timer);
+    this.pending.clear();
+    this.sock.close();
+  }
+}
+
+export function audioSdp(port, origin = 'bench') {
+  return (
+    `v=0\r\no=${origin} 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n` +
+    `m=audio ${port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n`
+  );
+}
+
+/** The media port of the first m= line of an SDP reply. */
+export function mediaPort(sdp) {
+  const m = /^m=audio (\d+) /m.exec(String(sdp));
+  if (!m) throw new Error('no m=audio line in reply SDP');
+  return Number(m[1]);
+}
+
+/**
+ * Offer + answer for one call. `aPort`/`bPort` are the parties' advertised RTP ports. Returns the proxy ports
+ * each party sends to and the round-trip times.
+ */
+export async function setupCall(ng, callId, aPort, bPort) {
+  const offer = await ng.request({
+    command: 'offer',
+    'call-id': callId,
+    'from-tag': 'a-tag',
+    sdp: audioSdp(aPort, 'a'),
+  });
+  if (offer.body.result !== 'ok')
+    throw new Error(`offer: ${offer.body['error-reason'] ?? offer.body.result}`);
+  const answer = await ng.request({
+    command: 'answer',
+    'call-id': callId,
+    'from-tag': 'a-tag',
+    'to-tag': 'b-tag',
+    sdp: audioSdp(bPort, 'b'),
+  });
+  if (answer.body.result !== 'ok')
+    throw new Error(`answer: ${answer.body['error-reason'] ?? answer.body.result}`);
+  return {
+    // A sends to the port the answer gave A; B sends to the port the offer gave B.
+    toProxyFromA: mediaPort(answer.body.sdp),
+    toProxyFromB: mediaPort(offer.body.sdp),
+    offerUs: offer.rttUs,
+    answerUs: answer.rttUs,
+  };
+}
+
+export function percentile(sorted, q) {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}

@@ -1,0 +1,210 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: sipmedia's userspace relay against Debian's rtpengine (userspace, 1 and 2 threads) on
+ * loopback. Call setup (rate, latency, memory per call), relay efficiency at a fixed offered rate (packets per
+ * relay CPU-second, A/B/A/B alternation, ratios) and a saturation search. Results go to stdout,
+ * bench/results/last-run.json and (full runs, or --write-docs) docs/benchmarks.md.
+ *
+ *   node bench/run.mjs            full run (several minutes, stops by itself)
+ *   node bench/run.mjs --quick    or BENCH_QUICK=1: under two minutes, does not touch docs/ unless --write-docs
+ *   --sipmedia-threads=1,2        sipmedia variants to run (--num-threads values)
+ *   --baseline=DIR/bin/sipmedia.js   also run another build of sipmedia (before/after a change)
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { machineDescription } from './lib/proc.mjs';
+import { NG_PORT, commandLine, killAll, relayVariants, rtpengineVersion } from './lib/proxies.mjs';
+import { buildLoadgen, relayRun, saturated } from './lib/relay-run.mjs';
+import { writeReport } from './lib/report.mjs';
+import { pacedSetup, sequentialSetup } from './lib/setup-run.mjs';
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+const writeDocs = argv.includes('--write-docs') || (!quick && !argv.includes('--no-docs'));
+const threadsArg = argv.find((a) => a.startsWith('--sipmedia-threads='));
+const sipmediaThreads = threadsArg ? threadsArg.split('=')[1].split(',').map(Number) : [1];
+const baseline = argv.find((a) => a.startsWith('--baseline='))?.slice('--baseline='.length);
+
+const PLAN = quick
+  ? {
+      setupRounds: 1,
+      seqCalls: 300,
+      pacedCalls: 500,
+      fixedCalls: [200],
+      fixedRounds: 1,
+      warmupMs: 1000,
+      measureMs: 3000,
+      ladder: [400, 700, 1000],
+      satWarmupMs: 1000,
+      satMeasureMs: 2000,
+      budgetMs: 110_000,
+    }
+  : {
+      setupRounds: 2,
+      seqCalls: 1000,
+      pacedCalls: 1000,
+      fixedCalls: [200, 300],
+      fixedRounds: 3,
+      warmupMs: 2000,
+      measureMs: 8000,
+      ladder: [300, 400, 500, 600, 700, 800, 900, 1000, 1100],
+      satWarmupMs: 1000,
+      satMeasureMs: 4000,
+      budgetMs: 15 * 60_000,
+    };
+
+const LOCK = '/tmp/sipmedia-bench.lock';
+let locked = false;
+function lock() {
+  try {
+    mkdirSync(LOCK);
+  } catch {
+    let owner = 0;
+    try {
+      owner = Number(readFileSync(`${LOCK}/pid`, 'utf8'));
+      process.kill(owner, 0);
+    } catch {
+      owner = 0;
+    }
+    if (owner) throw new Error(`another bench (pid ${owner}) is running: the ports ${NG_PORT}+ are shared`);
+    rmSync(LOCK, { recursive: true, force: true });
+    mkdirSync(LOCK);
+  }
+  writeFileSync(`${LOCK}/pid`, String(process.pid));
+  locked = true;
+}
+function unlock() {
+  if (locked) rmSync(LOCK, { recursive: true, force: true });
+  locked = false;
+}
+
+const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+const started = Date.now();
+const overBudget = () => Date.now() - started > PLAN.budgetMs;
+
+async function main() {
+  lock();
+  // Hard stop: whatever happens, the bench ends and takes its processes with it.
+  const hard = setTimeout(() => {
+    console.error('bench: time budget exceeded, stopping');
+    killAll();
+    unlock();
+    process.exit(3);
+  }, PLAN.budgetMs + 120_000);
+  hard.unref();
+
+  buildLoadgen();
+  const machine = machineDescription();
+  const variants = relayVariants({ sipmediaThreads, baseline });
+  const command = `${quick ? 'BENCH_QUICK=1 ' : ''}node bench/run.mjs ${argv.join(' ')}`.trim();
+  console.log(`machine: ${machine.nproc} x ${machine.model}, kernel ${machine.kernel}, node ${machine.node}`);
+  console.log(`rtpengine: ${rtpengineVersion() || 'not installed'}; mode: ${quick ? 'quick' : 'full'}`);
+  for (const v of variants) console.log(`  ${v.name}: ${commandLine(v).flat().join(' ')}`);
+
+  const results = {
+    command,
+    date: new Date().toISOString(),
+    quick,
+    machine,
+    rtpengine: rtpengineVersion(),
+    plan: PLAN,
+  };
+  results.commands = Object.fromEntries(variants.map((v) => [v.name, commandLine(v).flat().join(' ')]));
+
+  // 1. Call setup, alternating relays round by round.
+  results.sequential = [];
+  results.paced = [];
+  for (let r = 0; r < PLAN.setupRounds && !overBudget(); r++) {
+    for (const v of variants) {
+      const s = await sequentialSetup(v, PLAN.seqCalls);
+      results.sequential.push(s);
+      console.log(
+        `setup ${v.name}: ${fmt(s.setupsPerS)} calls/s, offer p50/p99 ${fmt(s.offerP50Us)}/${fmt(s.offerP99Us)} us, ` +
+          `RSS ${fmt(s.rssPerCallKiB, 1)} KiB/call${s.noisy ? ' [noisy]' : ''}`,
+      );
+      const p = await pacedSetup(v, PLAN.pacedCalls, 500);
+      results.paced.push(p);
+      console.log(
+        `paced ${v.name} @500/s: offer p50/p99 ${fmt(p.offerP50Us)}/${fmt(p.offerP99Us)} us, failed ${p.failed}${p.noisy ? ' [noisy]' : ''}`,
+      );
+    }
+  }
+
+  // 2. Fixed offered rate, A/B/A/B.
+  results.fixed = [];
+  for (const calls of PLAN.fixedCalls) {
+    const rounds = calls === PLAN.fixedCalls[0] ? PLAN.fixedRounds : 1;
+    for (let r = 0; r < rounds && !overBudget(); r++) {
+      for (const v of variants) {
+        const x = await relayRun(v, calls, { warmupMs: PLAN.warmupMs, measureMs: PLAN.measureMs });
+        x.round = r;
+        results.fixed.push(x);
+        printRelay('fixed', x);
+      }
+    }
+  }
+
+  // 3. Saturation: every relay still keeping up takes the next step of the ladder.
+  results.saturation = [];
+  const alive = new Set(variants.map((v) => v.name));
+  for (const calls of PLAN.ladder) {
+    for (const v of variants) {
+      if (!alive.has(v.name) || overBudget()) continue;
+      // A failing step is tried once more: on a shared machine one burst of other load can fail a step.
+      let failed = true;
+      for (let attempt = 0; attempt < 2 && failed && !overBudget(); attempt++) {
+        let x;
+        try {
+          x = await relayRun(v, calls, { warmupMs: PLAN.satWarmupMs, measureMs: PLAN.satMeasureMs });
+        } catch (e) {
+          x = { relay: v.name, calls, error: e.message.split('\n')[0] };
+        }
+        x.attempt = attempt;
+        results.saturation.push(x);
+        printRelay('saturation', x);
+        failed = Boolean(x.error || saturated(x) || x.generatorLimited);
+      }
+      if (failed) alive.delete(v.name);
+    }
+  }
+  results.elapsedS = (Date.now() - started) / 1000;
+
+  const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(`${resultsDir}last-run.json`, `${JSON.stringify(results, null, 2)}\n`);
+  const summary = writeReport(results, { writeDocs });
+  console.log(`\n${summary}`);
+  console.log(
+    `bench finished in ${fmt(results.elapsedS)} s${writeDocs ? '; docs/benchmarks.md updated' : ''}`,
+  );
+  clearTimeout(hard);
+}
+
+function printRelay(what, x) {
+  if (x.error) {
+    console.log(`${what} ${x.relay} ${x.calls} calls: ERROR ${x.error}`);
+    return;
+  }
+  console.log(
+    `${what} ${x.relay} ${x.calls} calls: ${fmt(x.pps_forwarded)} pps fwd, loss ${fmt(x.loss * 100, 3)} %, ` +
+      `p50/p99/p99.9 ${fmt(x.p50_us)}/${fmt(x.p99_us)}/${fmt(x.p999_us)} us, relay ${fmt(x.relayCores, 2)} cores, ` +
+      `${fmt(x.pktsPerCpuS)} pkt/CPU-s, gen ${fmt(x.genCores, 2)} cores, others ${fmt(x.otherCores, 2)}${x.noisy ? ' [noisy]' : ''}${x.generatorLimited ? ' [generator-limited]' : ''}`,
+  );
+}
+
+const onSignal = () => {
+  killAll();
+  unlock();
+  process.exit(130);
+};
+process.once('SIGINT', onSignal);
+process.once('SIGTERM', onSignal);
+try {
+  await main();
+} catch (e) {
+  console.error(`bench failed: ${e.stack ?? e}`);
+  process.exitCode = 1;
+} finally {
+  killAll();
+  unlock();
+}

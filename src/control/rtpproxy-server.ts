@@ -1,0 +1,169 @@
+/**
+ * RTPproxy transports. UDP carries `<cookie> <command>` and answers `<cookie> <reply>\n`, with the reply
+ * cache so a retransmitted command is answered, not executed twice. Stream sockets carry bare commands:
+ * `unix:` answers one command and closes (RTPproxy's default socket), `cunix:` and `tcp:` keep the
+ * connection and take newline-terminated commands.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { rmSync } from 'node:fs';
+import { createServer, isIPv6, type Server, type Socket as StreamSocket } from 'node:net';
+import type { Logger } from '../util/log.js';
+import { RTPP_E, RTPP_MAX_COMMAND, formatErrorReply, splitCookie } from '../wire/rtpproxy-command.js';
+import { CookieCache, PENDING } from './cookie-cache.js';
+import type { RtppDispatcher } from './rtpproxy-commands.js';
+
+const MAX_CONNECTIONS = 256;
+
+export type RtppListen =
+  | { kind: 'unix' | 'cunix'; path: string }
+  | { kind: 'tcp'; host: string; port: number };
+
+/** `unix:/path`, `cunix:/path`, `tcp:IP:PORT` or `tcp:[v6]:PORT`. */
+export function parseRtppListen(spec: string): RtppListen {
+  const m = /^(unix|cunix):(.+)$/.exec(spec);
+  if (m) return { kind: m[1] as 'unix' | 'cunix', path: m[2]! };
+  const t = /^tcp6?:(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(spec);
+  if (t && Number(t[3]) > 0 && Number(t[3]) < 65536)
+    return { kind: 'tcp', host: (t[1] ?? t[2])!, port: Number(t[3]) };
+  throw new Error(`'${spec}': expected unix:/path, cunix:/path or tcp:IP:PORT`);
+}
+
+export class RtppServer {
+  readonly cache = new CookieCache();
+  private udp: Socket[] = [];
+  private streams: Server[] = [];
+  private paths: string[] = [];
+  private conns = new Set<StreamSocket>();
+  private sweeper: NodeJS.Timeout;
+  /** Datagrams that could not be answered (no cookie). */
+  dropped = 0;
+
+  constructor(
+    private readonly dispatcher: RtppDispatcher,
+    private readonly log: Logger,
+  ) {
+    this.sweeper = setInterval(() => this.cache.sweep(), 1000);
+    this.sweeper.unref();
+  }
+
+  listenUdp(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const s = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+      s.once('error', reject);
+      s.on('message', (msg, rinfo) => this.onDatagram(s, msg, rinfo.address, rinfo.port));
+      s.bind(port, host, () => {
+        s.off('error', reject);
+        s.on('error', (e) => this.log.warn(`rtpproxy udp: ${e.message}`));
+        this.udp.push(s);
+        this.log.info(`rtpproxy protocol listening on udp ${host}:${port}`);
+        resolve();
+      });
+    });
+  }
+
+  private onDatagram(s: Socket, msg: Buffer, address: string, port: number): void {
+    const split = msg.length <= RTPP_MAX_COMMAND ? splitCookie(msg.toString('latin1')) : undefined;
+    if (!split) {
+      this.dropped++;
+      return;
+    }
+    const key = `${address}|${port}|${split.cookie}`;
+    const cached = this.cache.get(key);
+    if (cached === PENDING) return;
+    if (cached) {
+      s.send(cached, port, address);
+      return;
+    }
+    this.cache.set(key, PENDING);
+    const answer =
+      split.command === ''
+        ? Promise.resolve(formatErrorReply(RTPP_E.unknownCommand))
+        : this.dispatcher.handle(split.command);
+    void answer.then((reply) => {
+      const out = Buffer.from(`${split.cookie} ${reply}\n`, 'latin1');
+      this.cache.set(key, out);
+      s.send(out, port, address);
+    });
+  }
+
+  /** Listens on a stream socket (unix, cunix or tcp). A stale unix socket file is replaced. */
+  listenStream(l: RtppListen): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const once = l.kind === 'unix';
+      const srv = createServer((c) => this.onConnection(c, once));
+      srv.once('error', reject);
+      const ready = (): void => {
+        srv.off('error', reject);
+        srv.on('error', (e) => this.log.warn(`rtpproxy stream: ${e.message}`));
+        this.streams.push(srv);
+        this.log.info(
+          `rtpproxy protocol listening on ${l.kind}:${'path' in l ? l.path : `${l.host}:${l.port}`}`,
+        );
+        resolve();
+      };
+      if ('path' in l) {
+        rmSync(l.path, { force: true });
+        this.paths.push(l.path);
+        srv.listen(l.path, ready);
+      } else srv.listen(l.port, l.host, ready);
+    });
+  }
+
+  private onConnection(c: StreamSocket, once: boolean): void {
+    if (this.conns.size >= MAX_CONNECTIONS) {
+      c.destroy();
+      return;
+    }
+    this.conns.add(c);
+    c.on('close', () => this.conns.delete(c));
+    c.on('error', () => {});
+    let buf = '';
+    // Commands on one connection are answered in order.
+    let chain: Promise<unknown> = Promise.resolve();
+    let done = false;
+    const run = (line: string): void => {
+      if (done) return;
+      if (once) done = true;
+      chain = chain.then(async () => {
+        const reply = await this.dispatcher.handle(line);
+        if (c.destroyed) return;
+        if (once) c.end(`${reply}\n`);
+        else c.write(`${reply}\n`);
+      });
+    };
+    c.on('data', (d) => {
+      buf += d.toString('latin1');
+      if (once && !done) {
+        // RTPproxy's unix socket: whatever one write carries is the command, newline or not.
+        const line = buf.split('\n')[0]!.replace(/\r$/, '');
+        buf = '';
+        if (line.trim() !== '') run(line);
+        return;
+      }
+      for (let nl = buf.indexOf('\n'); nl >= 0 && !done; nl = buf.indexOf('\n')) {
+        const line = buf.slice(0, nl).replace(/\r$/, '');
+        buf = buf.slice(nl + 1);
+        if (line.trim() !== '') run(line);
+      }
+      if (buf.length > RTPP_MAX_COMMAND) {
+        buf = '';
+        c.end(`${formatErrorReply(RTPP_E.argumentCount)}\n`);
+        done = true;
+      }
+    });
+    // unix: the client may send a command without a newline and half-close.
+    c.on('end', () => {
+      if (buf.trim() !== '') run(buf);
+      buf = '';
+      void chain.then(() => c.end());
+    });
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    for (const s of this.udp) s.close();
+    for (const s of this.streams) s.close();
+    for (const c of this.conns) c.destroy();
+    for (const p of this.paths) rmSync(p, { force: true });
+  }
+}

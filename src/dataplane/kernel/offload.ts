@@ -1,0 +1,408 @@
+/**
+ * The kernel offload manager: decides which legs the kernel forwards, keeps the nftables entries in step in
+ * batched transactions through one long-lived nft process, and merges the kernel's per-entry counters into
+ * the legs' own counters (so `query`, totals, statistics and the timeouts see kernel-forwarded packets).
+ *
+ * A leg is offloaded while it needs no per-packet work in userspace: its endpoint was learned from a packet,
+ * it has no taps (recording, playback, DTMF blocking or detection...), it is not blocked, its stream is plain
+ * RTP (no SRTP), and it forwards to a known endpoint of the same address family on a non-loopback address.
+ * The entry is keyed by the learned source, so packets from anyone else still reach the leg's socket.
+ * Anything that changes that (a tap, a re-offer, a handover, delete) takes the entry out or replaces it;
+ * packets in flight go either through the kernel or to the still-bound socket, never nowhere.
+ */
+import type { RelayLeg } from '../relay-leg.js';
+import { NftSession } from './nft-session.js';
+import {
+  type KernelEntry,
+  type NftFamily,
+  createTable,
+  headerBytes,
+  parseCounters,
+  resetBatch,
+  streamKey,
+  tableName,
+  uniqueKeys,
+  updateBatch,
+} from './ruleset.js';
+
+export interface OffloadLogger {
+  info(msg: string): void;
+  warn(msg: string): void;
+}
+
+/** The shape of a call as the manager reads it (the engine's Call fits without an import). */
+export interface OffloadCall {
+  monologues: readonly { media: readonly OffloadMedia[] }[];
+}
+export interface OffloadMedia {
+  proto: string;
+  pair: { rtp: RelayLeg; rtcp: RelayLeg } | null;
+}
+
+export interface KernelOffloadOptions {
+  log: OffloadLogger;
+  /** How often kernel counters are read into the legs (ms). Must stay well under the media timeout. */
+  syncMs?: number;
+  /** How often offloaded legs are checked for new taps, blocking or closing (ms). */
+  watchMs?: number;
+  nftPath?: string;
+  /** Suffix of the table names (default: the process id). */
+  tableSuffix?: string;
+  /** Also offload IPv6 streams (an `ip6` table). */
+  ipv6?: boolean;
+}
+
+interface LegState {
+  /** The stream is plain RTP (not SRTP): it may be offloaded at all. */
+  allowed: boolean;
+  /** What is in the kernel for this leg. */
+  installed: KernelEntry | null;
+  /** Whether the last check found the leg eligible (watch compares against it). */
+  eligible: boolean;
+  /** Kernel counter values already merged into the leg. */
+  seenPackets: number;
+  seenBytes: number;
+}
+
+interface FamilyTable {
+  family: NftFamily;
+  table: string;
+}
+
+function isLoopback(a: string): boolean {
+  return a.startsWith('127.') || a === '::1' || a.startsWith('::ffff:127.');
+}
+
+function sameEntry(a: KernelEntry | null, b: KernelEntry | null): boolean {
+  if (a === null || b === null) return a === b;
+  return (
+    a.src === b.src &&
+    a.sport === b.sport &&
+    a.laddr === b.laddr &&
+    a.lport === b.lport &&
+    a.dst === b.dst &&
+    a.dport === b.dport &&
+    a.eaddr === b.eaddr &&
+    a.eport === b.eport
+  );
+}
+
+/** Why kernel offload cannot be used here, or null when it can (checked before starting). */
+export async function kernelUnavailable(nftPath = 'nft'): Promise<string | null> {
+  if (process.platform !== 'linux') return 'kernel offload needs Linux nftables';
+  const { readFile } = await import('node:fs/promises');
+  try {
+    const v = (await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8')).trim();
+    if (v !== '1')
+      return 'net.ipv4.ip_forward is 0 (the kernel must route forwarded media: sysctl -w net.ipv4.ip_forward=1)';
+  } catch {
+    return 'cannot read /proc/sys/net/ipv4/ip_forward';
+  }
+  const probe = new NftSession(nftPath);
+  try {
+    const r = await probe.run('list tables');
+    if (!r.ok) return `nft does not work here: ${r.output.split('\n')[0] ?? ''}`;
+    return null;
+  } finally {
+    probe.close();
+  }
+}
+
+export class KernelOffload {
+  private readonly legs = new Map<RelayLeg, LegState>();
+  private readonly dirty = new Set<RelayLeg>();
+  /** Unique map keys of installed entries → leg. */
+  private readonly keys = new Map<string, RelayLeg>();
+  private readonly tables: FamilyTable[];
+  private flushing = false;
+  private flushQueued = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private disabled = false;
+  private readonly onEndpoint = (leg: RelayLeg) => this.endpointChanged(leg);
+  /** Transactions sent, for tests and benchmarks. */
+  transactions = 0;
+
+  private constructor(
+    private readonly nft: NftSession,
+    private readonly opts: KernelOffloadOptions,
+  ) {
+    const suffix = opts.tableSuffix ?? String(process.pid);
+    this.tables = [{ family: 'ip', table: tableName('ip', suffix) }];
+    if (opts.ipv6) this.tables.push({ family: 'ip6', table: tableName('ip6', suffix) });
+    nft.onExit = (reason) => this.lost(reason);
+  }
+
+  /** Starts nft and creates the owned tables; throws with a one-line reason when that fails. */
+  static async start(opts: KernelOffloadOptions): Promise<KernelOffload> {
+    const nft = new NftSession(opts.nftPath);
+    const k = new KernelOffload(nft, opts);
+    for (const t of k.tables) {
+      const r = await nft.run(createTable(t.family, t.table));
+      if (!r.ok) {
+        nft.onExit = null;
+        nft.close();
+        throw new Error(`cannot create nftables table ${t.table}: ${r.output.split('\n')[0] ?? ''}`);
+      }
+    }
+    k.timers.push(setInterval(() => void k.sync(), opts.syncMs ?? 1000));
+    k.timers.push(setInterval(() => k.watch(), opts.watchMs ?? 20));
+    for (const t of k.timers) t.unref();
+    return k;
+  }
+
+  /** Table names (tests look for them). */
+  get tableNames(): string[] {
+    return this.tables.map((t) => `${t.family} ${t.table}`);
+  }
+
+  get active(): boolean {
+    return !this.disabled;
+  }
+
+  /** Offer/answer changed the call: register its RTP legs and re-evaluate them. */
+  callChanged(call: OffloadCall): void {
+    if (this.disabled) return;
+    for (const m of call.monologues) {
+      for (const s of m.media) {
+        const leg = s.pair?.rtp;
+        if (!leg || leg.closed) continue;
+        let st = this.legs.get(leg);
+        if (!st) {
+          st = { allowed: true, installed: null, eligible: false, seenPackets: 0, seenBytes: 0 };
+          this.legs.set(leg, st);
+          leg.onEndpoint = this.onEndpoint;
+        }
+        st.allowed = !/SAVP|DTLS|TLS/i.test(s.proto);
+        this.dirty.add(leg);
+      }
+    }
+    this.schedule();
+  }
+
+  /** The call is gone: its entries are removed (closed legs are also noticed by the watch). */
+  callClosed(call: OffloadCall): void {
+    for (const m of call.monologues) for (const s of m.media) if (s.pair) this.dirty.add(s.pair.rtp);
+    this.schedule();
+  }
+
+  private endpointChanged(leg: RelayLeg): void {
+    // The leg's own entry (keyed by its source) and the entries sending to it (their destination).
+    this.dirty.add(leg);
+    const peer = leg.sink;
+    if (peer && this.legs.has(peer)) this.dirty.add(peer);
+    this.schedule();
+  }
+
+  private eligible(leg: RelayLeg, st: LegState): boolean {
+    const out = leg.sink;
+    const src = leg.endpoint;
+    return (
+      st.allowed &&
+      !leg.closed &&
+      !leg.isRtcp &&
+      leg.learning !== 'off' &&
+      leg.confirmed &&
+      src !== null &&
+      leg.taps.length === 0 &&
+      !leg.blocked &&
+      out !== null &&
+      !out.closed &&
+      out.endpoint !== null &&
+      out.family === leg.family &&
+      (leg.family === 4 || this.tables.length > 1) &&
+      !isLoopback(leg.localAddress) &&
+      !isLoopback(out.localAddress) &&
+      !src.address.includes('%') &&
+      !out.endpoint.address.includes('%')
+    );
+  }
+
+  private desired(leg: RelayLeg, st: LegState): KernelEntry | null {
+    if (!this.eligible(leg, st)) return null;
+    const out = leg.sink!;
+    return {
+      src: leg.endpoint!.address,
+      sport: leg.endpoint!.port,
+      laddr: leg.localAddress,
+      lport: leg.localPort,
+      dst: out.endpoint!.address,
+      dport: out.endpoint!.port,
+      eaddr: out.localAddress,
+      eport: out.localPort,
+    };
+  }
+
+  /** Cheap periodic check of registered legs: taps, blocking and closing show up here within watchMs. */
+  private watch(): void {
+    if (this.disabled) return;
+    for (const [leg, st] of this.legs) {
+      if (leg.closed || this.eligible(leg, st) !== st.eligible) this.dirty.add(leg);
+    }
+    if (this.dirty.size) this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.flushQueued || this.disabled) return;
+    this.flushQueued = true;
+    setImmediate(() => void this.flush());
+  }
+
+  /** Applies every pending change in one transaction per table. */
+  private async flush(): Promise<void> {
+    this.flushQueued = false;
+    // A running flush picks up what became dirty meanwhile.
+    if (this.flushing || this.disabled) return;
+    this.flushing = true;
+    try {
+      while (this.dirty.size && !this.disabled) {
+        const batch = [...this.dirty];
+        this.dirty.clear();
+        await this.apply(batch);
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async apply(batch: RelayLeg[]): Promise<void> {
+    const changes: { leg: RelayLeg; st: LegState; next: KernelEntry | null }[] = [];
+    // Free the keys of entries being replaced first, so a re-keyed entry may take them.
+    for (const leg of batch) {
+      const st = this.legs.get(leg);
+      if (!st) continue;
+      const next = this.desired(leg, st);
+      st.eligible = next !== null;
+      if (sameEntry(st.installed, next)) {
+        if (leg.closed) this.legs.delete(leg);
+        continue;
+      }
+      if (st.installed) for (const k of uniqueKeys(st.installed)) this.keys.delete(k);
+      changes.push({ leg, st, next });
+    }
+    if (changes.length === 0) return;
+    for (const c of changes) {
+      if (!c.next) continue;
+      const ks = uniqueKeys(c.next);
+      // Another leg already owns one of these keys: this one stays in userspace.
+      if (ks.some((k) => this.keys.has(k))) c.next = null;
+      else for (const k of ks) this.keys.set(k, c.leg);
+    }
+    if (changes.some((c) => c.st.installed !== null)) await this.sync(); // final counts of entries going away
+    const lines: string[] = [];
+    for (const t of this.tables) {
+      const fam = t.family === 'ip' ? 4 : 6;
+      const of = changes.filter((c) => c.leg.family === fam);
+      const remove = of.flatMap((c) => (c.st.installed ? [c.st.installed] : []));
+      const add = of.flatMap((c) => (c.next ? [c.next] : []));
+      if (remove.length || add.length) lines.push(updateBatch(t.family, t.table, remove, add));
+    }
+    // Entries leaving the kernel are marked at once: the socket gets their packets from now on.
+    for (const c of changes) {
+      if (!c.next) c.leg.kernelized = false;
+    }
+    let ok = true;
+    for (const line of lines) {
+      this.transactions++;
+      const r = await this.nft.run(line);
+      if (!r.ok) {
+        ok = false;
+        this.opts.log.warn(
+          `kernel offload: update failed, resynchronising: ${r.output.split('\n')[0] ?? ''}`,
+        );
+      }
+    }
+    for (const c of changes) {
+      c.st.installed = c.next;
+      c.st.seenPackets = 0;
+      c.st.seenBytes = 0;
+      if (c.leg.closed && !c.next) {
+        this.legs.delete(c.leg);
+        if (c.leg.onEndpoint === this.onEndpoint) c.leg.onEndpoint = null;
+      }
+    }
+    if (!ok) await this.resync();
+    for (const c of changes) c.leg.kernelized = c.st.installed !== null && !this.disabled;
+  }
+
+  /** After a failed transaction: rewrite every table from the state we believe in. */
+  private async resync(): Promise<void> {
+    for (const t of this.tables) {
+      const fam = t.family === 'ip' ? 4 : 6;
+      const entries: KernelEntry[] = [];
+      for (const [leg, st] of this.legs) if (st.installed && leg.family === fam) entries.push(st.installed);
+      this.transactions++;
+      const r = await this.nft.run(resetBatch(t.family, t.table, entries));
+      if (!r.ok) {
+        this.opts.log.warn(
+          `kernel offload: cannot resynchronise, media stays in userspace: ${r.output.split('\n')[0] ?? ''}`,
+        );
+        this.shutdown();
+        return;
+      }
+    }
+  }
+
+  /** Reads the kernel's counters into the legs (packets, payload bytes, last packet time). */
+  async sync(): Promise<void> {
+    if (this.disabled) return;
+    const byKey = new Map<string, { leg: RelayLeg; st: LegState }>();
+    for (const [leg, st] of this.legs) {
+      const e = st.installed;
+      if (e) byKey.set(streamKey(e.src, e.sport, e.laddr, e.lport), { leg, st });
+    }
+    if (byKey.size === 0) return;
+    const now = Date.now();
+    for (const t of this.tables) {
+      const r = await this.nft.run(`list set ${t.family} ${t.table} streams`);
+      if (!r.ok) continue;
+      const hdr = headerBytes(t.family);
+      for (const c of parseCounters(r.output)) {
+        const x = byKey.get(c.key);
+        if (!x) continue;
+        const dp = c.packets - x.st.seenPackets;
+        if (dp <= 0) continue;
+        const db = c.bytes - x.st.seenBytes;
+        x.st.seenPackets = c.packets;
+        x.st.seenBytes = c.bytes;
+        x.leg.rtp.packets += dp;
+        x.leg.rtp.bytes += Math.max(0, db - dp * hdr);
+        x.leg.lastPacket = now;
+      }
+    }
+  }
+
+  /** Number of legs the kernel forwards now. */
+  get kernelizedLegs(): number {
+    let n = 0;
+    for (const st of this.legs.values()) if (st.installed) n++;
+    return n;
+  }
+
+  /** nft died: its table went with it, so every leg is back in userspace already. */
+  private lost(reason: string): void {
+    if (this.disabled) return;
+    this.opts.log.warn(`kernel offload stopped (${reason}); media stays in userspace`);
+    this.shutdown();
+  }
+
+  private shutdown(): void {
+    this.disabled = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const [leg, st] of this.legs) {
+      st.installed = null;
+      leg.kernelized = false;
+      if (leg.onEndpoint === this.onEndpoint) leg.onEndpoint = null;
+    }
+    this.legs.clear();
+    this.keys.clear();
+    this.dirty.clear();
+    this.nft.close();
+  }
+
+  /** Stops offloading: the nft process ends and the owned tables vanish with it. */
+  close(): void {
+    if (this.disabled) return;
+    this.nft.onExit = null;
+    this.shutdown();
+  }
+}

@@ -1,0 +1,420 @@
+/**
+ * Media features on top of relayed calls, independent of the control protocol: blocking and silencing
+ * (per call or per party), `play media`, `play DTMF`, DTMF detection and logging, and recording. State is
+ * kept per call beside the engine's model; per-packet work happens in {@link StreamDuties} taps that exist
+ * only while needed.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import type { RelayLeg } from '../dataplane/relay-leg.js';
+import { type DetectedDigit, DtmfError, generateDtmf } from '../media/dtmf.js';
+import { G711Packetizer } from '../media/packetizer.js';
+import type { PromptCache } from '../media/prompt-cache.js';
+import { createFilePromptCache, resolveInMediaRoot } from '../media/prompt-file.js';
+import { loadPrompt, PromptError } from '../media/prompt.js';
+import type { Logger } from '../util/log.js';
+import type { Call, MediaSide, Monologue } from './call.js';
+import type { Engine } from './engine.js';
+import { streamCodec } from './media-codec.js';
+import { EngineError } from './options.js';
+import { DtmfInjection, Playback } from './playback.js';
+import { CallRecording, type WavMode } from './recording.js';
+import { StreamDuties } from './stream-duties.js';
+
+export interface MediaConfig {
+  /** Root for `play media` file names; unset: `file` is refused. */
+  mediaDir: string | undefined;
+  /** Parent directory of recordings; unset: recording is refused. */
+  recordingDir: string | undefined;
+  wavMode: WavMode;
+  /** Where detected DTMF is sent as JSON (rtpengine's dtmf-log-dest); unset: detection off by default. */
+  dtmfLogDest: { host: string; port: number } | undefined;
+  /** Concurrent `play media` playbacks allowed over all calls. */
+  maxPlaybacks: number;
+  log: Logger;
+}
+
+export const DEFAULT_MAX_PLAYBACKS = 2000;
+/** Longest wait for a relayed packet before a first insertion (three 20 ms frames). */
+const PRIME_WAIT_MS = 70;
+
+export type BlockKind = 'dtmf' | 'media' | 'silence';
+
+/** Which parties a request applies to; `call` means the call as a whole. */
+export type Target = 'call' | Monologue[];
+
+export interface PlayMediaRequest {
+  file?: string;
+  bytes?: Buffer;
+  repeat?: number;
+  startPosMs?: number;
+}
+
+export interface PlayDtmfRequest {
+  code: string | number;
+  durationMs?: number;
+  volume?: number;
+  pauseMs?: number;
+}
+
+class CallMedia {
+  readonly callBlocks = new Set<BlockKind>();
+  readonly partyBlocks = new Map<Monologue, Set<BlockKind>>();
+  readonly streams = new Map<MediaSide, StreamDuties>();
+  recording: CallRecording | undefined;
+  dtmfLogDest: { host: string; port: number } | undefined;
+}
+
+export class MediaService {
+  private readonly calls = new WeakMap<Call, CallMedia>();
+  private readonly prompts: PromptCache = createFilePromptCache();
+  private playbacks = 0;
+  private dtmfSock: Socket | undefined;
+  /** Recordings being finished (files flushed, metadata written). */
+  private readonly stopping = new Set<Promise<void>>();
+
+  constructor(
+    private readonly engine: Engine,
+    readonly config: MediaConfig,
+  ) {}
+
+  private state(call: Call): CallMedia {
+    let s = this.calls.get(call);
+    if (!s) {
+      s = new CallMedia();
+      this.calls.set(call, s);
+    }
+    return s;
+  }
+
+  /** Parties selected by from-tag, address or label; `all` for every party. Throws when none match. */
+  select(
+    call: Call,
+    sel: { fromTag?: string; address?: string; label?: string; all?: boolean },
+  ): Monologue[] {
+    if (sel.all) return call.monologues.filter((m) => m.tag !== '' || m.media.length > 0);
+    let found: Monologue[] = [];
+    if (sel.fromTag !== undefined) {
+      const m = call.byTag(sel.fromTag);
+      if (!m) throw new EngineError('Unknown monologue tag');
+      found = [m];
+    } else if (sel.address !== undefined) {
+      found = call.monologues.filter((m) => m.media.some((s) => s.rtpAdvertised?.address === sel.address));
+      if (found.length === 0) throw new EngineError('No participant found for the given address');
+    } else if (sel.label !== undefined) {
+      found = call.monologues.filter((m) => m.label === sel.label);
+      if (found.length === 0) throw new EngineError('No participant found for the given label');
+    } else throw new EngineError('No participant selected (from-tag, address, label or all)');
+    return found;
+  }
+
+  /** Duties of every audio stream of the call, created as needed, taps refreshed. */
+  sync(call: Call): StreamDuties[] {
+    const st = this.state(call);
+    const out: StreamDuties[] = [];
+    call.monologues.forEach((party, idx) => {
+      for (const side of party.media) {
+        if (side.kind !== 'audio') continue;
+        let d = st.streams.get(side);
+        if (!d) {
+          d = new StreamDuties(party, side, Math.min(idx, 1), {
+            onDigit: (s, digit, leg) => this.logDigit(call, s, digit, leg),
+            recording: () => st.recording,
+          });
+          st.streams.set(side, d);
+        }
+        d.channel = Math.min(idx, 1);
+        d.dtmfPayloadType = streamCodec(call, party, side.index - 1)?.dtmfPayloadType;
+        const party_ = st.partyBlocks.get(party);
+        const on = (k: BlockKind) => st.callBlocks.has(k) || party_?.has(k) === true;
+        d.blockDtmf = on('dtmf');
+        d.blockMedia = on('media');
+        d.silence = on('silence');
+        d.detect = (st.dtmfLogDest ?? this.config.dtmfLogDest) !== undefined;
+        d.refresh();
+        out.push(d);
+      }
+    });
+    // Parties removed from the call (a deleted branch) lose their duties.
+    for (const [side, d] of st.streams) {
+      if (!out.includes(d)) {
+        d.detach();
+        st.streams.delete(side);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * After an offer or answer: apply `record call` and a per-call DTMF log destination, and move taps to
+   * any new legs.
+   */
+  async afterSignal(
+    call: Call,
+    o: { recordCall?: boolean; dtmfLogDest?: { host: string; port: number } },
+  ): Promise<void> {
+    const st = this.state(call);
+    if (o.dtmfLogDest) st.dtmfLogDest = o.dtmfLogDest;
+    if (o.recordCall === true) await this.startRecording(call);
+    else if (o.recordCall === false) await this.stopRecording(call);
+    this.sync(call);
+    st.recording?.writeMeta();
+  }
+
+  block(call: Call, kind: BlockKind, target: Target): void {
+    const st = this.state(call);
+    if (target === 'call') st.callBlocks.add(kind);
+    else for (const m of target) this.partySet(st, m).add(kind);
+    this.sync(call);
+  }
+
+  /** Unblock; for the whole call, directional blocks stay unless `all` (as rtpengine does). */
+  unblock(call: Call, kind: BlockKind, target: Target, all: boolean): void {
+    const st = this.state(call);
+    if (target === 'call') {
+      st.callBlocks.delete(kind);
+      if (all) for (const s of st.partyBlocks.values()) s.delete(kind);
+    } else for (const m of target) this.partySet(st, m).delete(kind);
+    this.sync(call);
+  }
+
+  private partySet(st: CallMedia, m: Monologue): Set<BlockKind> {
+    let s = st.partyBlocks.get(m);
+    if (!s) {
+      s = new Set();
+      st.partyBlocks.set(m, s);
+    }
+    return s;
+  }
+
+  /** The first audio stream of `party` that can carry inserted media towards its peer. */
+  private streamOf(call: Call, party: Monologue): StreamDuties {
+    const d = this.sync(call).find((x) => x.party === party && x.side.pair !== null);
+    if (!d) throw new EngineError(`No usable audio stream for tag '${party.tag}'`);
+    return d;
+  }
+
+  private async loadSamples(req: PlayMediaRequest): Promise<{ samples: Int16Array; source: string }> {
+    try {
+      if (req.file !== undefined) {
+        const root = this.config.mediaDir;
+        if (!root) throw new EngineError('Playing files requires a media directory (--media-dir)');
+        const path = await resolveInMediaRoot(root, req.file);
+        return { samples: await this.prompts.get(path), source: req.file };
+      }
+      if (req.bytes) return { samples: await loadPrompt(req.bytes), source: 'blob' };
+    } catch (e) {
+      if (e instanceof PromptError) throw new EngineError(`Failed to start media playback: ${e.message}`);
+      throw e;
+    }
+    throw new EngineError('No media file specified');
+  }
+
+  /** `play media` to the peers of `parties` (their outgoing audio is replaced). Returns the duration in ms. */
+  async playMedia(call: Call, parties: Monologue[], req: PlayMediaRequest): Promise<number> {
+    const { samples, source } = await this.loadSamples(req);
+    if (this.engine.calls.get(call.callId) !== call) throw new EngineError('Unknown call-id');
+    const plans = parties.map((party) => {
+      const d = this.streamOf(call, party);
+      const codec = streamCodec(call, party, d.side.index - 1);
+      if (!codec?.g711)
+        throw new EngineError(
+          `Playback into codec ${codec?.name ?? 'unknown'} is not supported yet (needs PCMU or PCMA; transcoding is not available)`,
+        );
+      if (d.insertion instanceof DtmfInjection) throw new EngineError('DTMF playback in progress');
+      return { d, codec };
+    });
+    await Promise.all(plans.map(({ d }) => d.primeSender(PRIME_WAIT_MS)));
+    if (this.engine.calls.get(call.callId) !== call) throw new EngineError('Unknown call-id');
+    const starting = plans.filter((p) => !(p.d.insertion instanceof Playback)).length;
+    if (this.playbacks + starting > this.config.maxPlaybacks)
+      throw new EngineError('Too many concurrent media playbacks');
+    let duration = 0;
+    for (const { d, codec } of plans) {
+      d.insertion?.finish();
+      const pk = new G711Packetizer(samples, { codec: codec.g711!, ptimeMs: codec.ptimeMs });
+      duration = pk.durationMs;
+      const p = new Playback(
+        d,
+        pk,
+        {
+          payloadType: codec.payloadType,
+          repeat: Math.max(1, Math.min(req.repeat ?? 1, 10_000)),
+          startFrame: pk.frameAtMs(req.startPosMs ?? 0),
+          source,
+        },
+        () => {
+          this.playbacks--;
+          if (d.insertion === p) d.insertion = undefined;
+          this.next(d);
+        },
+      );
+      this.playbacks++;
+      d.insertion = p;
+      d.refresh();
+      p.start();
+    }
+    return duration;
+  }
+
+  /** `stop media`: returns the last frame position (ms) of the last playback stopped, or undefined. */
+  stopMedia(call: Call, parties: Monologue[]): number | undefined {
+    let pos: number | undefined;
+    for (const d of this.sync(call)) {
+      if (!parties.includes(d.party) || !(d.insertion instanceof Playback)) continue;
+      pos = d.insertion.lastFramePos;
+      d.insertion.finish();
+    }
+    return pos;
+  }
+
+  /** `play DTMF` from `parties` (the events go to their peers); queued behind a running DTMF sequence. */
+  async playDtmf(call: Call, parties: Monologue[], req: PlayDtmfRequest): Promise<void> {
+    const jobs = parties.map((party) => {
+      const d = this.streamOf(call, party);
+      const codec = streamCodec(call, party, d.side.index - 1);
+      const pt = codec?.dtmfPayloadType;
+      if (pt === undefined)
+        throw new EngineError(
+          'No telephone-event payload type negotiated (in-band DTMF is not supported yet)',
+        );
+      if (d.insertion instanceof Playback) throw new EngineError('Media playback in progress');
+      let seq: ReturnType<typeof generateDtmf>;
+      try {
+        seq = generateDtmf({
+          code: req.code,
+          durationMs: Math.min(5000, Math.max(100, req.durationMs ?? 250)),
+          volume: req.volume ?? 8,
+          pauseMs: Math.min(5000, Math.max(100, req.pauseMs ?? 100)),
+          ptimeMs: codec!.ptimeMs,
+        });
+      } catch (e) {
+        if (e instanceof DtmfError) throw new EngineError(e.message);
+        throw e;
+      }
+      return { d, seq, pt };
+    });
+    await Promise.all(jobs.map(({ d }) => d.primeSender(PRIME_WAIT_MS)));
+    if (this.engine.calls.get(call.callId) !== call) throw new EngineError('Unknown call-id');
+    for (const { d, seq, pt } of jobs) {
+      if (d.dtmfQueue.length >= 32) throw new EngineError('Too many queued DTMF requests');
+      d.dtmfQueue.push(() => {
+        const inj = new DtmfInjection(d, seq.packets, pt, () => {
+          if (d.insertion === inj) d.insertion = undefined;
+          this.next(d);
+        });
+        d.insertion = inj;
+        d.refresh();
+        inj.start();
+      });
+      if (!d.insertion) this.next(d);
+    }
+  }
+
+  private next(d: StreamDuties): void {
+    if (d.insertion) return;
+    d.dtmfQueue.shift()?.();
+  }
+
+  async startRecording(call: Call): Promise<CallRecording> {
+    const st = this.state(call);
+    if (st.recording && st.recording.status !== 'stopped') {
+      st.recording.resume();
+      this.sync(call);
+      return st.recording;
+    }
+    const root = this.config.recordingDir;
+    if (!root) throw new EngineError('Recording requires a recording directory (--recording-dir)');
+    st.recording = await CallRecording.start(call, {
+      root,
+      wavMode: this.config.wavMode,
+      log: this.config.log,
+    });
+    this.sync(call);
+    return st.recording;
+  }
+
+  async stopRecording(call: Call): Promise<void> {
+    const rec = this.state(call).recording;
+    if (!rec) return;
+    await rec.stop();
+    this.sync(call);
+  }
+
+  pauseRecording(call: Call): void {
+    this.state(call).recording?.pause();
+    // A paused recording needs no tap: the stream may go back to the fast path (or the kernel).
+    this.sync(call);
+  }
+
+  /** What `query` shows: recording state and, per tag, playback and blocking. */
+  snapshot(call: Call): {
+    recording: CallRecording | undefined;
+    streams: StreamDuties[];
+    callBlocks: ReadonlySet<BlockKind>;
+  } {
+    const st = this.calls.get(call);
+    return {
+      recording: st?.recording,
+      streams: st ? [...st.streams.values()] : [],
+      callBlocks: st?.callBlocks ?? new Set(),
+    };
+  }
+
+  /** The call is gone: stop insertions, remove taps, finish the recording. */
+  destroy(call: Call): void {
+    const st = this.calls.get(call);
+    if (!st) return;
+    for (const d of st.streams.values()) d.detach();
+    st.streams.clear();
+    if (st.recording) {
+      const p = st.recording.stop().catch(() => {});
+      this.stopping.add(p);
+      void p.finally(() => this.stopping.delete(p));
+    }
+    this.calls.delete(call);
+  }
+
+  /** Active playbacks over all calls. */
+  get activePlaybacks(): number {
+    return this.playbacks;
+  }
+
+  private logDigit(call: Call, s: StreamDuties, digit: DetectedDigit, leg: RelayLeg): void {
+    const dest = this.state(call).dtmfLogDest ?? this.config.dtmfLogDest;
+    // rtpengine's DTMF-log-dest JSON fields, plus the digit as a character.
+    const json = JSON.stringify({
+      callid: call.callId,
+      source_tag: s.party.tag,
+      source_label: s.party.label ?? '',
+      tags: call.monologues.map((m) => m.tag),
+      type: 'DTMF',
+      timestamp: Math.floor(Date.now() / 1000),
+      source_ip: leg.endpoint?.address ?? '',
+      event: digit.event,
+      digit: digit.digit ?? null,
+      duration: digit.durationMs,
+      volume: digit.volume,
+    });
+    this.config.log.info(`DTMF: ${json}`);
+    if (!dest) return;
+    if (!this.dtmfSock) {
+      this.dtmfSock = createSocket(isIPv6(dest.host) ? 'udp6' : 'udp4');
+      this.dtmfSock.on('error', (e) => this.config.log.warn(`dtmf-log-dest: ${e.message}`));
+      this.dtmfSock.unref();
+    }
+    this.dtmfSock.send(json, dest.port, dest.host);
+  }
+
+  /** Waits (at most `waitMs`) for recordings to finish writing, then releases the DTMF log socket. */
+  async close(waitMs = 3000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((r) => {
+      timer = setTimeout(r, waitMs);
+    });
+    await Promise.race([Promise.all(this.stopping), limit]);
+    clearTimeout(timer);
+    this.dtmfSock?.close();
+    this.dtmfSock = undefined;
+  }
+}

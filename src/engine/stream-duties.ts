@@ -1,0 +1,203 @@
+/**
+ * The per-packet duties of one stream (the packets one party sends on one media section): DTMF/media
+ * blocking, silencing, DTMF detection, header continuity after an insertion, and recording. They run as a
+ * single {@link PacketTap} on the party's RTP leg, installed only while at least one duty is active, so
+ * streams without duties keep the tap-free fast path.
+ */
+import { randomInt } from 'node:crypto';
+import type { PacketTap, RelayLeg } from '../dataplane/relay-leg.js';
+import { type DetectedDigit, DtmfDetector } from '../media/dtmf.js';
+import { ALAW_SILENCE, ULAW_SILENCE } from '../media/g711.js';
+import { RtpSenderState } from '../media/rtp-sender-state.js';
+import type { UdpEndpoints } from '../wire/pcap.js';
+import { rtpPayloadEnd, rtpPayloadOffset } from '../wire/rtp.js';
+import type { MediaSide, Monologue } from './call.js';
+import type { DtmfInjection, InsertTarget, Playback } from './playback.js';
+import type { CallRecording } from './recording.js';
+
+/** What a stream's tap reports to its owner. */
+export interface DutyHooks {
+  onDigit(d: StreamDuties, digit: DetectedDigit, source: RelayLeg): void;
+  recording(): CallRecording | undefined;
+}
+
+export class StreamDuties implements InsertTarget {
+  blockDtmf = false;
+  blockMedia = false;
+  silence = false;
+  detect = false;
+  /** telephone-event payload type of this stream, when negotiated. */
+  dtmfPayloadType: number | undefined;
+  /** Created by the first insertion; from then on every relayed packet's header is mapped. */
+  private sender: RtpSenderState | undefined;
+  private detector: DtmfDetector | undefined;
+  insertion: Playback | DtmfInjection | undefined;
+  /** `play DTMF` requests waiting for the current insertion to end. */
+  readonly dtmfQueue: (() => void)[] = [];
+  private leg: RelayLeg | null = null;
+  private readonly tap: PacketTap;
+  /** Packets dropped by blocking. */
+  blocked = 0;
+
+  constructor(
+    readonly party: Monologue,
+    readonly side: MediaSide,
+    public channel: number,
+    private readonly hooks: DutyHooks,
+  ) {
+    this.tap = (msg, leg, isRtcp) => this.onPacket(msg, leg, isRtcp);
+  }
+
+  /** Stream name in recordings: the party's tag and the media index, e.g. `tagA-1`. */
+  get key(): string {
+    return `${this.party.tag || 'untagged'}-${this.side.index}`;
+  }
+
+  get state(): RtpSenderState {
+    this.sender ??= new RtpSenderState({
+      clockRate: 8000,
+      initialSsrc: randomInt(0x7fffffff),
+      initialSeq: randomInt(0xffff),
+      initialTimestamp: randomInt(0x7fffffff),
+    });
+    return this.sender;
+  }
+
+  private primeWaiter: (() => void) | undefined;
+
+  /**
+   * Make the continuity state follow the relayed stream before a first insertion: without having seen
+   * the stream's last header it would start a new sequence. When the party is sending, waits (at most
+   * `maxWaitMs`) for its next packet.
+   */
+  async primeSender(maxWaitMs: number): Promise<void> {
+    if (this.sender) return;
+    void this.state;
+    this.refresh();
+    const leg = this.sourceLeg;
+    if (!leg || Date.now() - leg.lastPacket > 1000) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.primeWaiter = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, maxWaitMs);
+      this.primeWaiter = done;
+    });
+  }
+
+  /** The leg the party's packets arrive on. */
+  get sourceLeg(): RelayLeg | null {
+    return this.side.pair?.rtp ?? null;
+  }
+
+  private needsTap(): boolean {
+    return (
+      this.blockDtmf ||
+      this.blockMedia ||
+      this.silence ||
+      this.detect ||
+      this.sender !== undefined ||
+      this.hooks.recording()?.writing === true
+    );
+  }
+
+  /** Install the tap on the current leg when a duty needs it, remove it otherwise. */
+  refresh(): void {
+    const want = this.needsTap() ? this.sourceLeg : null;
+    if (this.leg === want) return;
+    if (this.leg) this.leg.taps = this.leg.taps.filter((t) => t !== this.tap);
+    this.leg = want;
+    if (want) want.taps = [...want.taps, this.tap];
+  }
+
+  /** True while the tap is installed (tests and query). */
+  get tapped(): boolean {
+    return this.leg !== null;
+  }
+
+  /** Stop insertions and remove the tap. */
+  detach(): void {
+    this.dtmfQueue.length = 0;
+    this.insertion?.finish();
+    this.blockDtmf = this.blockMedia = this.silence = this.detect = false;
+    this.sender = undefined;
+    if (this.leg) this.leg.taps = this.leg.taps.filter((t) => t !== this.tap);
+    this.leg = null;
+  }
+
+  /** Sends a generated packet to the receiving party (through the peer's leg) and records it. */
+  send(packet: Buffer): void {
+    const out = this.sourceLeg?.sink;
+    if (!out?.endpoint || out.closed) return;
+    out.sendToParty(packet);
+    this.record(packet, this.sourceLeg!);
+  }
+
+  private record(msg: Buffer, leg: RelayLeg): void {
+    const rec = this.hooks.recording();
+    if (!rec?.writing) return;
+    const out = leg.sink;
+    const from = leg.endpoint;
+    let ep: UdpEndpoints | undefined;
+    if (out?.endpoint && out.family === leg.family)
+      ep = {
+        srcAddress: out.localAddress,
+        srcPort: out.localPort,
+        dstAddress: out.endpoint.address,
+        dstPort: out.endpoint.port,
+      };
+    else if (from)
+      ep = {
+        srcAddress: from.address,
+        srcPort: from.port,
+        dstAddress: leg.localAddress,
+        dstPort: leg.localPort,
+      };
+    if (ep) rec.packet(this.key, this.channel, ep, msg);
+  }
+
+  private onPacket(msg: Buffer, leg: RelayLeg, isRtcp: boolean): boolean {
+    if (isRtcp || msg.length < 12) return true;
+    const pt = msg[1]! & 0x7f;
+    if (pt === this.dtmfPayloadType) {
+      if (this.detect) {
+        const off = rtpPayloadOffset(msg);
+        const end = off < 0 ? -1 : rtpPayloadEnd(msg, off);
+        if (end > off) {
+          this.detector ??= new DtmfDetector();
+          for (const d of this.detector.push(
+            msg.subarray(off, end),
+            msg.readUInt32BE(4),
+            msg.readUInt32BE(8),
+          ))
+            this.hooks.onDigit(this, d, leg);
+        }
+      }
+      if (this.blockDtmf) {
+        this.blocked++;
+        return false;
+      }
+    } else {
+      if (this.blockMedia) {
+        this.blocked++;
+        return false;
+      }
+      if (this.silence) silencePayload(msg, pt);
+    }
+    if (this.sender && !this.sender.relayPacket(msg, performance.now())) return false;
+    this.primeWaiter?.();
+    this.record(msg, leg);
+    return true;
+  }
+}
+
+/** Replace a G.711 payload with encoded silence in place (other codecs are left alone). */
+function silencePayload(msg: Buffer, pt: number): void {
+  const fill = pt === 0 ? ULAW_SILENCE : pt === 8 ? ALAW_SILENCE : -1;
+  if (fill < 0) return;
+  const off = rtpPayloadOffset(msg);
+  const end = off < 0 ? -1 : rtpPayloadEnd(msg, off);
+  if (end > off) msg.fill(fill, off, end);
+}

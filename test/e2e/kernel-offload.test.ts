@@ -1,0 +1,310 @@
+/**
+ * Kernel offload end to end, in three network namespaces (A - proxy - B) that the test creates: the daemon
+ * runs with --kernel=require inside the proxy namespace; endpoints are agents in A and B.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { BDict } from '../../src/wire/bencode.js';
+import { reservePortBlock } from '../helpers/ports.js';
+import { A_ADDR, Agent, B_ADDR, Netns, P_ADDR_A, netnsUnavailable } from './kernel-offload-netns.js';
+
+const BIN = fileURLToPath(new URL('../../bin/sipmedia.js', import.meta.url));
+const missing = netnsUnavailable();
+if (missing) console.log(`MISSING PEER: kernel offload tests need network namespaces and nft: ${missing}`);
+
+const net = new Netns('t');
+let proxy: ChildProcess | undefined;
+let proxyOut = '';
+let ngPort = 0;
+let portMin = 0;
+let a: Agent;
+let b: Agent;
+let p: Agent;
+let recDir = '';
+
+function sdp(addr: string, port: number): string {
+  return `v=0\r\no=- 1 1 IN IP4 ${addr}\r\ns=-\r\nc=IN IP4 ${addr}\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n`;
+}
+
+function portOf(s: string): number {
+  return Number(/m=audio (\d+)/.exec(s)?.[1]);
+}
+
+async function startDaemon(): Promise<void> {
+  const base = reservePortBlock();
+  ngPort = base;
+  portMin = base + 10;
+  proxyOut = '';
+  proxy = net.spawn(net.p, [
+    process.execPath,
+    BIN,
+    'proxy',
+    `--interface=${P_ADDR_A}`,
+    `--listen-ng=127.0.0.1:${ngPort}`,
+    `--port-min=${portMin}`,
+    `--port-max=${base + 109}`,
+    `--recording-dir=${recDir}`,
+    '--kernel=require',
+    '--log-level=6',
+  ]);
+  proxy.stdout?.on('data', (d) => {
+    proxyOut += d;
+  });
+  proxy.stderr?.on('data', (d) => {
+    proxyOut += d;
+  });
+  for (let i = 0; i < 100; i++) {
+    if (proxy.exitCode !== null) break;
+    const r = await p.ng(ngPort, { command: 'ping' }).catch(() => ({ result: 'x' }));
+    if (r.result === 'pong') return;
+  }
+  throw new Error(`proxy did not come up:\n${proxyOut}`);
+}
+
+function tableName(): string {
+  return `sipmedia_${proxy!.pid}`;
+}
+
+/** The kernel's counters of the streams set, read directly from nft in the proxy namespace. */
+function kernelCounters(): Map<string, number> {
+  const m = new Map<string, number>();
+  const j = JSON.parse(net.exec(net.p, ['nft', '-j', 'list', 'set', 'ip', tableName(), 'streams']));
+  for (const item of j.nftables) {
+    for (const el of item.set?.elem ?? []) {
+      const v = el.elem.val.concat;
+      m.set(`${v[0]}:${v[1]}>${v[3]}`, el.elem.counter.packets);
+    }
+  }
+  return m;
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, tries = 100): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const v = await f();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const dbg = await Promise.all([a.stats('a1').catch(() => 0), b.stats('b1').catch(() => 0)]);
+  let q = '';
+  try {
+    q = JSON.stringify(await p.ng(ngPort, { command: 'query', 'call-id': 'k2' }));
+  } catch {}
+  throw new Error(
+    `timed out waiting for ${what}\n${proxyOut}\n${JSON.stringify(dbg)}\n${q}\n${net.exec(net.p, ['nft', 'list', 'ruleset'])}`,
+  );
+}
+
+/** RTP stream of the tag's first media, from `query`. */
+// biome-ignore lint/suspicious/noExplicitAny: ng replies are read loosely in tests
+async function rtpStream(callId: string, tag: string): Promise<Record<string, any>> {
+  const q = await p.ng(ngPort, { command: 'query', 'call-id': callId });
+  return q.tags[tag].medias[0].streams[0];
+}
+
+async function kernelized(callId: string, tag: string, want: boolean): Promise<void> {
+  await until(`${tag} kernelized=${want}`, async () => {
+    const s = await rtpStream(callId, tag);
+    return s.flags.includes('kernelized') === want ? true : undefined;
+  });
+}
+
+interface CallSetup {
+  callId: string;
+  pa: number;
+  pb: number;
+}
+
+async function setupCall(callId: string, aPort: number, bPort: number, flags: string[]): Promise<CallSetup> {
+  const o = await p.ng(ngPort, {
+    command: 'offer',
+    'call-id': callId,
+    'from-tag': 'ta',
+    sdp: sdp(A_ADDR, aPort),
+    flags,
+  });
+  assert.equal(o.result, 'ok', JSON.stringify(o));
+  const an = await p.ng(ngPort, {
+    command: 'answer',
+    'call-id': callId,
+    'from-tag': 'ta',
+    'to-tag': 'tb',
+    sdp: sdp(B_ADDR, bPort),
+    flags,
+  });
+  assert.equal(an.result, 'ok', JSON.stringify(an));
+  return { callId, pa: portOf(an.sdp), pb: portOf(o.sdp) };
+}
+
+before(async () => {
+  if (missing) return;
+  recDir = mkdtempSync(join(tmpdir(), 'sipmedia-krec-'));
+  net.create();
+  a = new Agent(net, net.a);
+  b = new Agent(net, net.b);
+  p = new Agent(net, net.p);
+  await startDaemon();
+});
+
+after(() => {
+  for (const x of [a, b, p]) x?.kill();
+  if (proxy && proxy.exitCode === null) proxy.kill('SIGKILL');
+  net.destroy();
+  if (recDir) rmSync(recDir, { recursive: true, force: true });
+});
+
+test('kernel forwards both ways after learning; counters in query; third parties stay out', {
+  skip: missing ?? false,
+}, async () => {
+  const aPort = await a.bind('a1', A_ADDR);
+  const bPort = await b.bind('b1', B_ADDR);
+  await a.bind('evil', A_ADDR);
+  const c = await setupCall('k1', aPort, bPort, ['strict source']);
+  // Learning: the daemon relays the first packets itself.
+  await a.send('a1', P_ADDR_A, c.pa, 3, { seq0: 0, ssrc: 11, gapMs: 5 });
+  await b.send('b1', P_ADDR_A, c.pb, 3, { seq0: 0, ssrc: 22, gapMs: 5 });
+  await kernelized('k1', 'ta', true);
+  await kernelized('k1', 'tb', true);
+  const before_ = await rtpStream('k1', 'ta');
+
+  await a.send('a1', P_ADDR_A, c.pa, 200, { seq0: 3, ssrc: 11 });
+  await b.send('b1', P_ADDR_A, c.pb, 150, { seq0: 3, ssrc: 22 });
+  await until('B gets all of A', async () => ((await b.stats('b1')).unique === 203 ? true : undefined));
+  await until('A gets all of B', async () => ((await a.stats('a1')).unique === 153 ? true : undefined));
+  // Sent from our address and egress port, not A's.
+  const bs = await b.stats('b1');
+  assert.deepEqual(Object.keys(bs.from), [`${P_ADDR_A}:${c.pb}`]);
+
+  // The kernel counted every packet after learning (and perhaps some of the 3 learning packets, once the entry
+  // went in): the daemon's sockets saw at most the learning packets.
+  const k = kernelCounters();
+  const kA = k.get(`${A_ADDR}:${aPort}>${c.pa}`) ?? 0;
+  const kB = k.get(`${B_ADDR}:${bPort}>${c.pb}`) ?? 0;
+  assert.ok(kA >= 200 && kA <= 202, `kernel forwarded ${kA} of A's packets`);
+  assert.ok(kB >= 150 && kB <= 152, `kernel forwarded ${kB} of B's packets`);
+  // query merges them with the userspace counters (read every second): each packet counted exactly once.
+  const merged = await until('merged counters', async () => {
+    const s = await rtpStream('k1', 'ta');
+    return s.stats.packets === 203 ? s : undefined;
+  });
+  assert.equal(merged.stats.bytes, 203 * 172);
+  assert.ok(merged.flags.includes('kernelized'));
+  void before_;
+
+  // A third party (same host, other port) reaches the daemon, which drops it (strict source).
+  await a.send('evil', P_ADDR_A, c.pa, 10, { seq0: 1000, ssrc: 99 });
+  await until('third party dropped in userspace', async () => {
+    const s = await rtpStream('k1', 'ta');
+    return s.stats.dropped >= 10 ? true : undefined;
+  });
+  assert.equal((await b.stats('b1')).ssrcs['99'], undefined);
+  assert.equal(kernelCounters().get(`${A_ADDR}:${aPort}>${c.pa}`), kA);
+});
+
+/** A call with both directions kernelized after learning. */
+async function kernelCall(id: string, an: string, bn: string): Promise<CallSetup & { aPort: number }> {
+  const aPort = await a.bind(an, A_ADDR);
+  const bPort = await b.bind(bn, B_ADDR);
+  const c = await setupCall(id, aPort, bPort, []);
+  await a.send(an, P_ADDR_A, c.pa, 3, { seq0: 0, ssrc: 33, gapMs: 5 });
+  await b.send(bn, P_ADDR_A, c.pb, 3, { seq0: 0, ssrc: 44, gapMs: 5 });
+  await kernelized(id, 'ta', true);
+  return { ...c, aPort };
+}
+
+/**
+ * Streams 400 packets at 100 pps from A while `on` and then `off` run, and checks every packet reached B, that
+ * the stream left the kernel in between and came back after.
+ */
+async function tapCycle(id: string, an: string, bn: string, on: BDict, off: BDict, expectBack: boolean) {
+  const c = await kernelCall(id, an, bn);
+  const key = `${A_ADDR}:${c.aPort}>${c.pa}`;
+  const sending = a.send(an, P_ADDR_A, c.pa, 400, { seq0: 3, ssrc: 33, gapMs: 10 });
+  await new Promise((r) => setTimeout(r, 300));
+  let r = await p.ng(ngPort, { ...on, 'call-id': id });
+  assert.equal(r.result, 'ok', `${String(on.command)}: ${JSON.stringify(r)}`);
+  await kernelized(id, 'ta', false);
+  const kBefore = kernelCounters().get(key) ?? 0;
+  await new Promise((r) => setTimeout(r, 300));
+  // While tapped the kernel forwards nothing of this stream: its entry is gone.
+  assert.equal(kernelCounters().get(key) ?? 0, kBefore);
+  r = await p.ng(ngPort, { ...off, 'call-id': id });
+  assert.equal(r.result, 'ok', JSON.stringify(r));
+  let back = true;
+  try {
+    await kernelized(id, 'ta', true);
+  } catch {
+    back = false;
+  }
+  await sending;
+  await until('B gets every packet', async () => ((await b.stats(bn)).unique === 403 ? true : undefined));
+  if (expectBack) {
+    assert.ok(back, 'kernelized again');
+    assert.ok((kernelCounters().get(key) ?? 0) > 0, 'kernel forwards again');
+  }
+  return back;
+}
+
+test('blocking DTMF takes the stream back to userspace, unblocking re-offloads, no loss', {
+  skip: missing ?? false,
+}, async () => {
+  await tapCycle('k2', 'a2', 'b2', { command: 'block DTMF' }, { command: 'unblock DTMF' }, true);
+});
+
+test('recording takes the stream back to userspace and stopping it re-offloads, without loss', {
+  skip: missing ?? false,
+}, async () => {
+  assert.ok(
+    await tapCycle('k4', 'a4', 'b4', { command: 'start recording' }, { command: 'stop recording' }, true),
+    're-offloaded after stop recording',
+  );
+});
+
+test('media handover re-keys the kernel entry with no loss either way', {
+  skip: missing ?? false,
+}, async () => {
+  const a1 = await a.bind('h1', A_ADDR);
+  const a2 = await a.bind('h2', A_ADDR);
+  const bPort = await b.bind('hb', B_ADDR);
+  const c = await setupCall('k3', a1, bPort, ['media handover']);
+  await a.send('h1', P_ADDR_A, c.pa, 3, { seq0: 0, ssrc: 55, gapMs: 5 });
+  await b.send('hb', P_ADDR_A, c.pb, 3, { seq0: 0, ssrc: 66, gapMs: 5 });
+  await kernelized('k3', 'ta', true);
+  await kernelized('k3', 'tb', true);
+  // B streams for 3 s while A moves from its first socket to its second half-way.
+  const fromB = b.send('hb', P_ADDR_A, c.pb, 300, { seq0: 3, ssrc: 66, gapMs: 10 });
+  await a.send('h1', P_ADDR_A, c.pa, 100, { seq0: 3, ssrc: 55, gapMs: 10 });
+  await a.send('h2', P_ADDR_A, c.pa, 100, { seq0: 103, ssrc: 55, gapMs: 10 });
+  await fromB;
+  await until('B gets all of A', async () => ((await b.stats('hb')).unique === 203 ? true : undefined));
+  await until('A gets all of B on one socket or the other', async () => {
+    const [s1, s2] = [await a.stats('h1'), await a.stats('h2')];
+    return s1.count + s2.count >= 303 ? true : undefined;
+  });
+  const s2 = await a.stats('h2');
+  assert.ok(s2.count > 0, 'B follows A to its new port');
+  await kernelized('k3', 'ta', true);
+  const k = kernelCounters();
+  assert.ok((k.get(`${A_ADDR}:${a2}>${c.pa}`) ?? 0) > 0, 'the entry is keyed by the new source');
+  assert.equal(k.get(`${A_ADDR}:${a1}>${c.pa}`), undefined);
+});
+
+test('delete removes the entries; the table is gone after kill -9', { skip: missing ?? false }, async () => {
+  const n = kernelCounters().size;
+  assert.ok(n >= 2);
+  const r = await p.ng(ngPort, { command: 'delete', 'call-id': 'k3', 'delete delay': 0 });
+  assert.equal(r.result, 'ok');
+  await until('entries removed', async () => (kernelCounters().size === n - 2 ? true : undefined));
+  const table = tableName();
+  assert.match(net.exec(net.p, ['nft', 'list', 'tables']), new RegExp(table));
+  proxy!.kill('SIGKILL');
+  await until(
+    'table gone',
+    async () => (net.exec(net.p, ['nft', 'list', 'tables']).includes(table) ? undefined : true),
+    100,
+  );
+});

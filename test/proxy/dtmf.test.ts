@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { generateDtmf } from '../../src/media/dtmf.js';
+import { Endpoint, rtp } from '../helpers/endpoint.js';
+import { type RunningProxy, startProxy } from '../helpers/proxy.js';
+import { collect, collectUntilQuiet, mediaCall } from './media-helpers.js';
+
+let p: RunningProxy;
+let logged: RunningProxy;
+let sink: Endpoint;
+
+before(async () => {
+  p = await startProxy(['--delete-delay=0']);
+  // A second daemon whose DTMF log goes to a socket of this test.
+  const port = p.spare[79]!;
+  sink = await Endpoint.open(port);
+  logged = await startProxy(['--delete-delay=0', `--dtmf-log-dest=127.0.0.1:${port}`]);
+});
+after(async () => {
+  sink.close();
+  await p.stop();
+  await logged.stop();
+});
+
+const ev = (digit: number, end: boolean, dur: number) =>
+  Buffer.from([digit, end ? 0x8a : 0x0a, dur >> 8, dur & 0xff]);
+
+/** A mixed stream from A: audio (PT 0) and events (PT 101). Returns the packets, in order. */
+function mixed(startSeq: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < 12; i++) {
+    const seq = startSeq + i;
+    out.push(i % 3 === 1 ? rtp(101, seq, 1000, 0xa, ev(5, i > 8, 160 * i)) : rtp(0, seq, 160 * i, 0xa));
+  }
+  return out;
+}
+
+test('block DTMF drops exactly the telephone-event packets; unblock lets them through again', async () => {
+  const c = await mediaCall(p);
+  try {
+    const r = await p.ng.request({ command: 'block DTMF', 'call-id': c.callId });
+    assert.equal(r.result, 'ok', JSON.stringify(r));
+    const pkts = mixed(100);
+    for (const k of pkts) c.a.send(k, c.toProxyFromA);
+    const want = pkts.filter((k) => (k[1]! & 0x7f) !== 101);
+    const got = await collect(c.b, want.length);
+    assert.deepEqual(
+      got.map((k) => k.readUInt16BE(2)),
+      want.map((k) => k.readUInt16BE(2)),
+      'every audio packet, in order, and no event packet',
+    );
+    const q = await p.ng.request({ command: 'query', 'call-id': c.callId });
+    assert.deepEqual(q['media control'], ['dtmf']);
+
+    assert.equal((await p.ng.request({ command: 'unblock DTMF', 'call-id': c.callId })).result, 'ok');
+    const again = mixed(200);
+    for (const k of again) c.a.send(k, c.toProxyFromA);
+    const all = await collect(c.b, again.length);
+    assert.deepEqual(
+      all.map((k) => k.readUInt16BE(2)),
+      again.map((k) => k.readUInt16BE(2)),
+    );
+  } finally {
+    c.close();
+  }
+});
+
+test('directional block DTMF applies to the selected party only', async () => {
+  const c = await mediaCall(p);
+  try {
+    const r = await p.ng.request({
+      command: 'block DTMF',
+      'call-id': c.callId,
+      'from-tag': 'tagB',
+      flags: ['directional'],
+    });
+    assert.equal(r.result, 'ok');
+    const fromA = mixed(300);
+    for (const k of fromA) c.a.send(k, c.toProxyFromA);
+    assert.equal((await collect(c.b, fromA.length)).length, fromA.length, "A's events still pass");
+    const fromB = mixed(400).map((k) => Buffer.from(k));
+    for (const k of fromB) c.b.send(k, c.toProxyFromB);
+    const want = fromB.filter((k) => (k[1]! & 0x7f) !== 101).map((k) => k.readUInt16BE(2));
+    assert.deepEqual(
+      (await collect(c.a, want.length)).map((k) => k.readUInt16BE(2)),
+      want,
+    );
+  } finally {
+    c.close();
+  }
+});
+
+test('play DTMF sends RFC 4733 packets byte for byte, with three end packets', async () => {
+  const c = await mediaCall(p);
+  try {
+    const r = await p.ng.request({
+      command: 'play DTMF',
+      'call-id': c.callId,
+      'from-tag': 'tagA',
+      code: '7',
+      duration: 100,
+      volume: 10,
+    });
+    assert.equal(r.result, 'ok', JSON.stringify(r));
+    const want = generateDtmf({ code: '7', durationMs: 100, volume: 10, pauseMs: 100, ptimeMs: 20 }).packets;
+    const got = await collect(c.b, want.length);
+    const base = got[0]!.readUInt32BE(4);
+    for (const [i, w] of want.entries()) {
+      const k = got[i]!;
+      assert.equal(k[0], 0x80);
+      assert.equal(k[1], (w.marker ? 0x80 : 0) | 101, `marker/PT of packet ${i}`);
+      assert.deepEqual(k.subarray(12), w.payload, `payload of packet ${i}`);
+      assert.equal((k.readUInt32BE(4) - base) >>> 0, w.tsOffset, `timestamp of packet ${i}`);
+      if (i > 0) assert.equal((k.readUInt16BE(2) - got[i - 1]!.readUInt16BE(2)) & 0xffff, 1);
+    }
+    assert.equal(want.filter((w) => w.end).length, 3);
+    assert.equal((await collectUntilQuiet(c.b, 150)).length, 0, 'nothing after the sequence');
+  } finally {
+    c.close();
+  }
+});
+
+test('play DTMF without a negotiated telephone-event is refused', async () => {
+  const c = await mediaCall(p, { formats: '0', rtpmaps: ['0 PCMU/8000'] });
+  try {
+    const r = await p.ng.request({
+      command: 'play DTMF',
+      'call-id': c.callId,
+      'from-tag': 'tagA',
+      code: '1',
+    });
+    assert.equal(r.result, 'error');
+    assert.match(String(r['error-reason']), /telephone-event/);
+  } finally {
+    c.close();
+  }
+});
+
+test('detected digits are sent as JSON to --dtmf-log-dest', async () => {
+  const c = await mediaCall(logged);
+  try {
+    const digits = '1#9';
+    const seq = generateDtmf({ code: digits, durationMs: 60, pauseMs: 40 });
+    let n = 5000;
+    for (const k of seq.packets)
+      c.a.send(rtp(101, n++, 90_000 + k.tsOffset, 0xd, Buffer.from(k.payload), k.marker), c.toProxyFromA);
+    const msgs = [];
+    for (let i = 0; i < digits.length; i++) msgs.push(JSON.parse((await sink.next(2000)).msg.toString()));
+    assert.deepEqual(
+      msgs.map((m) => m.digit),
+      [...digits],
+    );
+    assert.deepEqual(
+      msgs.map((m) => m.event),
+      [1, 11, 9],
+    );
+    for (const m of msgs) {
+      assert.equal(m.callid, c.callId);
+      assert.equal(m.source_tag, 'tagA');
+      assert.equal(m.type, 'DTMF');
+      assert.equal(m.duration, 60);
+      assert.equal(m.source_ip, '127.0.0.1');
+      assert.ok(Math.abs(m.timestamp - Date.now() / 1000) < 10);
+      assert.deepEqual(m.tags, ['tagA', 'tagB']);
+    }
+    // Retransmitted end packets are reported once.
+    assert.equal(sink.pending(), 0);
+  } finally {
+    c.close();
+  }
+});
