@@ -3,7 +3,7 @@
  * `npm run bench`: sipmedia's userspace relay against Debian's rtpengine (userspace, 1 and 2 threads) on
  * loopback. Call setup (rate, latency, memory per call), relay efficiency at a fixed offered rate (packets per
  * relay CPU-second, A/B/A/B alternation, ratios) and a saturation search. Results go to stdout,
- * bench/results/last-run.json and (full runs, or --write-docs) docs/benchmarks.md.
+ * bench/results/last-run.raw (JSON; gitignored) and (full runs, or --write-docs) docs/benchmarks.md.
  *
  *   node bench/run.mjs            full run (several minutes, stops by itself)
  *   node bench/run.mjs --quick    or BENCH_QUICK=1: under two minutes, does not touch docs/ unless --write-docs
@@ -47,7 +47,7 @@ const PLAN = quick
       fixedRounds: 3,
       warmupMs: 2000,
       measureMs: 8000,
-      ladder: [300, 400, 500, 600, 700, 800, 900, 1000, 1100],
+      ladder: [400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000, 2400, 2800],
       satWarmupMs: 1000,
       satMeasureMs: 4000,
       budgetMs: 15 * 60_000,
@@ -171,7 +171,7 @@ async function main() {
 
   const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(`${resultsDir}last-run.json`, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(`${resultsDir}last-run.raw`, `${JSON.stringify(results, null, 2)}\n`);
   const summary = writeReport(results, { writeDocs });
   console.log(`\n${summary}`);
   console.log(

@@ -1,7 +1,7 @@
 /**
  * The relays under test: Debian's rtpengine (userspace only, 1 or 2 worker threads) and `sipmedia proxy`.
- * Each run gets a fresh process on the same loopback ports (above the ephemeral range and the test port
- * blocks), answered ng `ping` before use, and is stopped by its PID.
+ * Each run gets a fresh process on the same loopback ports (above the test port blocks), answers ng `ping`
+ * before use, and is stopped by its PID.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -11,9 +11,13 @@ import { NgBench } from './ng.mjs';
 export const RTPENGINE = '/usr/bin/rtpengine';
 const SIPMEDIA_BIN = fileURLToPath(new URL('../../bin/sipmedia.js', import.meta.url));
 
-/** ng on NG_PORT; media in MEDIA_MIN..MEDIA_MAX (4 ports per call: RTP + RTCP for each party). */
-export const NG_PORT = 61000;
-export const MEDIA_MIN = 61010;
+/**
+ * ng on NG_PORT; media in MEDIA_MIN..MEDIA_MAX (4 ports per call: RTP + RTCP for each party, so ~3800 calls).
+ * Above the test port blocks (20000-49999); the range overlaps the kernel's ephemeral ports, which both relays
+ * skip when a port is taken.
+ */
+export const NG_PORT = 50000;
+export const MEDIA_MIN = 50010;
 export const MEDIA_MAX = 65500;
 
 export function rtpengineVersion() {

@@ -3,10 +3,11 @@
  * (`list numsessions`, `terminate all`, `set maxsessions 10` ...), the server writes plain text and closes.
  * Output follows rtpengine's wording, so scripts that parse it keep working.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { Call } from '../engine/call.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../util/log.js';
+import { listenControlTcp } from './listeners.js';
 import { trafficTotals } from './metrics.js';
 
 const MAX_LINE = 4096;
@@ -217,17 +218,8 @@ export class CliPort {
     this.commands = new CliCommands(engine);
   }
 
-  listen(host: string, port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const srv = createServer((c) => this.onConnection(c));
-      srv.once('error', reject);
-      srv.listen(port, host, () => {
-        srv.off('error', reject);
-        this.servers.push(srv);
-        this.log.info(`cli listening on tcp ${host}:${port}`);
-        resolve();
-      });
-    });
+  async listen(host: string, port: number): Promise<void> {
+    this.servers.push(await listenControlTcp(host, port, 'cli', this.log, (c) => this.onConnection(c)));
   }
 
   private onConnection(c: Socket): void {

@@ -2,9 +2,8 @@
  * ng transports: UDP (one message per datagram, with the cookie cache for retransmissions) and TCP (the same
  * framing, messages back to back). Both hand dictionaries to the dispatcher and send its replies back.
  */
-import { createSocket, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
-import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
+import type { Socket } from 'node:dgram';
+import type { Server, Socket as TcpSocket } from 'node:net';
 import type { Logger } from '../util/log.js';
 import {
   NgFramingError,
@@ -13,7 +12,8 @@ import {
   takeNgStreamMessage,
   type NgMessage,
 } from '../wire/ng-message.js';
-import { CookieCache, PENDING } from './cookie-cache.js';
+import { CookieCache } from './cookie-cache.js';
+import { answerOnce, listenControlTcp, listenControlUdp } from './listeners.js';
 import type { NgDispatcher } from './ng-commands.js';
 
 const MAX_TCP_CONNECTIONS = 256;
@@ -43,19 +43,10 @@ export class NgServer {
     this.sweeper.unref();
   }
 
-  listenUdp(host: string, port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const s = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
-      s.once('error', reject);
-      s.on('message', (msg, rinfo) => this.onDatagram(s, msg, rinfo.address, rinfo.port));
-      s.bind(port, host, () => {
-        s.off('error', reject);
-        s.on('error', (e) => this.log.warn(`ng udp: ${e.message}`));
-        this.udp.push(s);
-        this.log.info(`ng listening on udp ${host}:${port}`);
-        resolve();
-      });
-    });
+  async listenUdp(host: string, port: number): Promise<void> {
+    this.udp.push(
+      await listenControlUdp(host, port, 'ng', this.log, (s, m, a, p) => this.onDatagram(s, m, a, p)),
+    );
   }
 
   private onDatagram(s: Socket, msg: Buffer, address: string, port: number): void {
@@ -70,32 +61,16 @@ export class NgServer {
       this.log.warn(`ng: bad message from ${address}:${port}: ${e.message}`);
       return;
     }
-    const key = `${address}|${port}|${m.cookie}`;
-    const cached = this.cache.get(key);
-    if (cached === PENDING) return;
-    if (cached) {
-      s.send(cached, port, address);
-      return;
-    }
-    this.cache.set(key, PENDING);
-    void this.dispatcher.handle(m.body).then((body) => {
-      const reply = formatNgMessage(m.cookie, body, m.json);
-      this.cache.set(key, reply);
-      s.send(reply, port, address);
-    });
+    answerOnce(
+      this.cache,
+      `${address}|${port}|${m.cookie}`,
+      (reply) => s.send(reply, port, address),
+      async () => formatNgMessage(m.cookie, await this.dispatcher.handle(m.body), m.json),
+    );
   }
 
-  listenTcp(host: string, port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const srv = createServer((c) => this.onConnection(c));
-      srv.once('error', reject);
-      srv.listen(port, host, () => {
-        srv.off('error', reject);
-        this.tcp.push(srv);
-        this.log.info(`ng listening on tcp ${host}:${port}`);
-        resolve();
-      });
-    });
+  async listenTcp(host: string, port: number): Promise<void> {
+    this.tcp.push(await listenControlTcp(host, port, 'ng', this.log, (c) => this.onConnection(c)));
   }
 
   private onConnection(c: TcpSocket): void {

@@ -4,12 +4,13 @@
  * `unix:` answers one command and closes (RTPproxy's default socket), `cunix:` and `tcp:` keep the
  * connection and take newline-terminated commands.
  */
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { rmSync } from 'node:fs';
-import { createServer, isIPv6, type Server, type Socket as StreamSocket } from 'node:net';
+import { createServer, type Server, type Socket as StreamSocket } from 'node:net';
 import type { Logger } from '../util/log.js';
 import { RTPP_E, RTPP_MAX_COMMAND, formatErrorReply, splitCookie } from '../wire/rtpproxy-command.js';
-import { CookieCache, PENDING } from './cookie-cache.js';
+import { CookieCache } from './cookie-cache.js';
+import { answerOnce, listenControlUdp } from './listeners.js';
 import type { RtppDispatcher } from './rtpproxy-commands.js';
 
 const MAX_CONNECTIONS = 256;
@@ -46,19 +47,11 @@ export class RtppServer {
     this.sweeper.unref();
   }
 
-  listenUdp(host: string, port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const s = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
-      s.once('error', reject);
-      s.on('message', (msg, rinfo) => this.onDatagram(s, msg, rinfo.address, rinfo.port));
-      s.bind(port, host, () => {
-        s.off('error', reject);
-        s.on('error', (e) => this.log.warn(`rtpproxy udp: ${e.message}`));
-        this.udp.push(s);
-        this.log.info(`rtpproxy protocol listening on udp ${host}:${port}`);
-        resolve();
-      });
-    });
+  async listenUdp(host: string, port: number): Promise<void> {
+    const label = 'rtpproxy protocol';
+    this.udp.push(
+      await listenControlUdp(host, port, label, this.log, (s, m, a, p) => this.onDatagram(s, m, a, p)),
+    );
   }
 
   private onDatagram(s: Socket, msg: Buffer, address: string, port: number): void {
@@ -67,23 +60,18 @@ export class RtppServer {
       this.dropped++;
       return;
     }
-    const key = `${address}|${port}|${split.cookie}`;
-    const cached = this.cache.get(key);
-    if (cached === PENDING) return;
-    if (cached) {
-      s.send(cached, port, address);
-      return;
-    }
-    this.cache.set(key, PENDING);
-    const answer =
-      split.command === ''
-        ? Promise.resolve(formatErrorReply(RTPP_E.unknownCommand))
-        : this.dispatcher.handle(split.command);
-    void answer.then((reply) => {
-      const out = Buffer.from(`${split.cookie} ${reply}\n`, 'latin1');
-      this.cache.set(key, out);
-      s.send(out, port, address);
-    });
+    answerOnce(
+      this.cache,
+      `${address}|${port}|${split.cookie}`,
+      (reply) => s.send(reply, port, address),
+      async () => {
+        const reply =
+          split.command === ''
+            ? formatErrorReply(RTPP_E.unknownCommand)
+            : await this.dispatcher.handle(split.command);
+        return Buffer.from(`${split.cookie} ${reply}\n`, 'latin1');
+      },
+    );
   }
 
   /** Listens on a stream socket (unix, cunix or tcp). A stale unix socket file is replaced. */

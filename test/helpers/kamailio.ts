@@ -1,7 +1,8 @@
 /**
- * Runs Debian's Kamailio 5.6 in the foreground on loopback, with a config generated from
- * test/e2e/fixtures/kamailio.cfg.tmpl: requests go to one UAS, SDP goes through the `rtpengine` module to the
- * media proxy under test. Ready once it answers an OPTIONS; stopped by PID.
+ * Runs Debian's Kamailio 5.6 in the foreground on loopback with a config generated from a template (by
+ * default test/e2e/fixtures/kamailio.cfg.tmpl: requests go to one UAS, SDP goes through the `rtpengine` module
+ * to the media proxy under test). `__NAME__` placeholders are filled from the options. Ready once it answers
+ * an OPTIONS; stopped by PID.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -13,22 +14,29 @@ export const KAMAILIO_BIN = '/usr/sbin/kamailio';
 const MPATHS = ['/usr/lib/x86_64-linux-gnu/kamailio/modules/', '/usr/lib/kamailio/modules/'];
 const TEMPLATE = fileURLToPath(new URL('../e2e/fixtures/kamailio.cfg.tmpl', import.meta.url));
 
-export function kamailioInstalled(): boolean {
-  return existsSync(KAMAILIO_BIN) && modulePath() !== undefined;
+/** Kamailio and the given module (default: rtpengine.so) are installed. */
+export function kamailioInstalled(module = 'rtpengine.so'): boolean {
+  return existsSync(KAMAILIO_BIN) && modulePath(module) !== undefined;
 }
 
-function modulePath(): string | undefined {
-  return MPATHS.find((p) => existsSync(join(p, 'rtpengine.so')));
+function modulePath(module: string): string | undefined {
+  return MPATHS.find((p) => existsSync(join(p, module)));
 }
 
 export interface KamailioOptions {
   /** Work directory (config, pid file, runtime dir go below it). */
   dir: string;
   sipPort: number;
-  /** Where INVITEs are sent (the UAS). */
-  uasPort: number;
-  /** The proxy's ng UDP port on 127.0.0.1. */
-  ngPort: number;
+  /** Config template; default: the rtpengine-module template. `__SIP_PORT__` and `__MPATH__` are filled in. */
+  template?: string;
+  /** A module the template loads, checked before starting (default: rtpengine.so). */
+  module?: string;
+  /** More placeholders: `{ UAS_PORT: 5070 }` fills `__UAS_PORT__`. */
+  vars?: Record<string, string | number>;
+  /** Where INVITEs are sent (the UAS), for the default template. */
+  uasPort?: number;
+  /** The proxy's ng UDP port on 127.0.0.1, for the default template. */
+  ngPort?: number;
 }
 
 export interface RunningKamailio {
@@ -38,7 +46,7 @@ export interface RunningKamailio {
 }
 
 /** Sends OPTIONS from an ephemeral port and resolves true on any SIP reply within `timeoutMs`. */
-function probe(port: number, timeoutMs: number): Promise<boolean> {
+export function probeSip(port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createSocket('udp4');
     const done = (ok: boolean): void => {
@@ -70,20 +78,19 @@ function probe(port: number, timeoutMs: number): Promise<boolean> {
 }
 
 export async function startKamailio(opts: KamailioOptions): Promise<RunningKamailio> {
-  const mpath = modulePath();
-  if (!mpath) throw new Error('kamailio rtpengine module not found');
+  const module = opts.module ?? 'rtpengine.so';
+  const mpath = modulePath(module);
+  if (!mpath) throw new Error(`kamailio module ${module} not found`);
+  const vars: Record<string, string | number> = { SIP_PORT: opts.sipPort, MPATH: mpath, ...opts.vars };
+  if (opts.uasPort !== undefined) vars.UAS_PORT = opts.uasPort;
+  if (opts.ngPort !== undefined) vars.NG_PORT = opts.ngPort;
+  let config = readFileSync(opts.template ?? TEMPLATE, 'utf8');
+  for (const [k, v] of Object.entries(vars)) config = config.replaceAll(`__${k}__`, String(v));
   const runDir = join(opts.dir, 'run');
   mkdirSync(runDir, { recursive: true });
   const cfg = join(opts.dir, 'kamailio.cfg');
   const pidFile = join(opts.dir, 'kamailio.pid');
-  writeFileSync(
-    cfg,
-    readFileSync(TEMPLATE, 'utf8')
-      .replaceAll('__SIP_PORT__', String(opts.sipPort))
-      .replaceAll('__UAS_PORT__', String(opts.uasPort))
-      .replaceAll('__NG_PORT__', String(opts.ngPort))
-      .replaceAll('__MPATH__', mpath),
-  );
+  writeFileSync(cfg, config);
   // -DD: stay in the foreground (children still fork); -E: log to stderr; -Y: runtime dir (ctl socket, etc.);
   // -m/-M: small shared/private memory (MB); -w: working directory.
   const args = ['-f', cfg, '-DD', '-E', '-Y', runDir, '-P', pidFile, '-w', opts.dir, '-m', '32', '-M', '4'];
@@ -102,7 +109,7 @@ export async function startKamailio(opts: KamailioOptions): Promise<RunningKamai
     clearTimeout(timer);
   };
   let up = false;
-  for (let i = 0; i < 40 && proc.exitCode === null && !up; i++) up = await probe(opts.sipPort, 250);
+  for (let i = 0; i < 40 && proc.exitCode === null && !up; i++) up = await probeSip(opts.sipPort, 250);
   if (!up) {
     await stop();
     throw new Error(`kamailio did not come up:\n${out}`);

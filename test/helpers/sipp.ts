@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const SIPP_BIN = '/usr/bin/sipp';
@@ -54,8 +54,10 @@ export function writeToneWav(path: string, ms: number): void {
 }
 
 export interface SippOptions {
-  /** Scenario file name in test/e2e/fixtures/sipp/. */
+  /** Scenario file name in `scenarioDir`. */
   scenario: string;
+  /** Where the scenario file is (default test/e2e/fixtures/sipp/). */
+  scenarioDir?: string;
   /** Work directory: must contain tone.wav; logs are written here. */
   dir: string;
   /** A short name for the log files. */
@@ -103,8 +105,8 @@ function lastStats(file: string): Map<string, string> {
 }
 
 export function startSipp(o: SippOptions): RunningSipp {
-  const scenario = join(o.dir, o.scenario);
-  copyFileSync(join(SCENARIOS, o.scenario), scenario);
+  const scenario = join(o.dir, basename(o.scenario));
+  copyFileSync(join(o.scenarioDir ?? SCENARIOS, o.scenario), scenario);
   const stf = join(o.dir, `${o.name}-stats.csv`);
   const msgFile = join(o.dir, `${o.name}-messages.log`);
   const args = [
