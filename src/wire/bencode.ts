@@ -1,7 +1,9 @@
 /**
- * bencode as the rtpengine ng protocol uses it: byte strings (decoded as UTF-8 text), integers, lists and
- * dictionaries. Keys are accepted in any order on decode (Kamailio does not sort them) and sorted on encode.
+ * bencode as the rtpengine ng protocol uses it: byte strings, integers, lists and dictionaries. Byte strings
+ * that are valid UTF-8 decode to text; others (a `blob` of audio) stay bytes, as a Buffer. Keys are accepted
+ * in any order on decode (Kamailio does not sort them) and sorted on encode.
  */
+import { isUtf8 } from 'node:buffer';
 
 export type BValue = string | number | Buffer | BValue[] | BDict;
 export interface BDict {
@@ -93,7 +95,7 @@ function decodeAt(buf: Buffer, pos: number, depth: number): DecodeResult {
   if (c === I) return decodeInt(buf, pos);
   if (c >= 0x30 && c <= 0x39) {
     const { bytes, end } = decodeBytes(buf, pos);
-    return { value: bytes.toString('utf8'), end };
+    return { value: isUtf8(bytes) ? bytes.toString('utf8') : Buffer.from(bytes), end };
   }
   if (c === L) {
     const list: BValue[] = [];

@@ -83,6 +83,22 @@ test('play media: an MP3 source', async (t) => {
   await playAndCheck(PCMU, 'tone.mp3', 0, 'PCMU');
 });
 
+test('play media: a binary blob arrives as bytes and plays', async () => {
+  const c = await mediaCall(p, PCMU);
+  try {
+    const wav = toneWav(1000, 8000, 1, 0.4);
+    assert.ok(!wav.toString('latin1').match(/^[\x00-\x7f]*$/), 'the WAV holds non-ASCII bytes');
+    const r = await p.ng.request({ command: 'play media', 'call-id': c.callId, 'from-tag': 'tagA', blob: wav });
+    assert.equal(r.result, 'ok', JSON.stringify(r));
+    assert.ok(Math.abs(Number(r.duration) - 400) <= 20, `duration ${String(r.duration)}`);
+    const pkts = await collectUntilQuiet(c.b, 300);
+    assert.equal(pkts.length, 20);
+    checkTone(pkts, 0, 'PCMU');
+  } finally {
+    c.close();
+  }
+});
+
 test('playback into a relayed stream keeps seq and timestamps monotonic across start and stop', async () => {
   const c = await mediaCall(p);
   try {

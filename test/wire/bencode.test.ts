@@ -14,6 +14,14 @@ test('encodes with sorted keys and decodes unsorted keys', () => {
   assert.deepEqual({ ...(bencodeDecode(Buffer.from('d1:bi1e1:a1:xe')) as object) }, { b: 1, a: 'x' });
 });
 
+test('byte strings that are not UTF-8 stay bytes (a binary blob survives)', () => {
+  const audio = Buffer.from([0x52, 0x49, 0x46, 0x46, 0xff, 0xfe, 0x00, 0x80]);
+  const d = bencodeDecode(bencodeEncode({ blob: audio, text: 'héllo' })) as Record<string, BValue>;
+  assert.ok(Buffer.isBuffer(d.blob));
+  assert.deepEqual(d.blob, audio);
+  assert.equal(d.text, 'héllo');
+});
+
 test('negative integers and empty containers', () => {
   assert.equal(bencodeDecode(Buffer.from('i-42e')), -42);
   assert.deepEqual(bencodeDecode(Buffer.from('le')), []);
