@@ -322,6 +322,14 @@ export class Engine {
     return pts;
   }
 
+  /**
+   * Moves a media side to fresh local ports on its interface (RTPproxy's `n` modifier). The old ports go
+   * back to the pool with their counters kept; the next offer or answer wires the new legs.
+   */
+  relocate(s: MediaSide): Promise<void> {
+    return this.ensurePair(s, s.iface, true);
+  }
+
   private async ensurePair(s: MediaSide, iface: MediaInterface, relocate: boolean): Promise<void> {
     if (s.pair && !relocate && s.pair.rtp.localAddress === iface.address) {
       s.rejected = false;

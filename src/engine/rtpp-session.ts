@@ -76,9 +76,7 @@ function portOf(side: MediaSide | undefined): StreamPort {
 /** Relocates a stream to fresh local ports (RTPproxy's `n` modifier). */
 async function renew(engine: Engine, side: MediaSide | undefined): Promise<void> {
   if (!side?.pair) return;
-  // The engine's own pair management, so ports go back to the pool and stats are kept.
-  // biome-ignore lint/complexity/useLiteralKeys: element access reaches the engine's private pair management.
-  await engine['ensurePair'](side, side.iface, true);
+  await engine.relocate(side);
 }
 
 /**
