@@ -64,6 +64,16 @@ export class NgUdp {
     });
   }
 
+  /** Pings until the daemon answers pong (bounded: `tries` x 100 ms) or `alive()` says it died. */
+  async waitForPong(tries: number, alive: () => boolean): Promise<boolean> {
+    for (let i = 0; i < tries && alive(); i++) {
+      try {
+        if ((await this.request({ command: 'ping' }, { timeoutMs: 100 })).result === 'pong') return true;
+      } catch {}
+    }
+    return false;
+  }
+
   /** Fire and forget. */
   sendRaw(bytes: Buffer): void {
     this.sock.send(bytes, this.port, this.host);

@@ -56,18 +56,7 @@ export async function startProxy(
   });
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const ng = new NgUdp(ngPort);
-  // Poll with ping until the daemon answers (bounded: 100 tries of 100 ms).
-  let up = false;
-  for (let i = 0; i < 100 && proc.exitCode === null; i++) {
-    try {
-      const r = await ng.request({ command: 'ping' }, { timeoutMs: 100 });
-      if (r.result === 'pong') {
-        up = true;
-        break;
-      }
-    } catch {}
-  }
-  if (!up) {
+  if (!(await ng.waitForPong(100, () => proc.exitCode === null))) {
     proc.kill('SIGKILL');
     ng.close();
     throw new Error(`proxy did not come up:\n${out}`);

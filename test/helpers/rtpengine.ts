@@ -15,6 +15,10 @@ export type ProxyKind = 'sipmedia' | 'rtpengine';
 export interface MediaProxy {
   kind: ProxyKind;
   ngPort: number;
+  /** ng over TCP; HTTP/WebSocket and the CLI port are rtpengine's only (0 for ours). */
+  tcpNgPort: number;
+  httpPort: number;
+  cliPort: number;
   portMin: number;
   portMax: number;
   /** Ports in the reserved block left free for the test's own endpoints. */
@@ -28,7 +32,7 @@ export interface MediaProxy {
 
 export const RTPENGINE_BIN = '/usr/bin/rtpengine';
 
-/** The MISSING PEER text the sipmedia variants skip with until the proxy is built. */
+export const MISSING_RTPENGINE = `MISSING PEER: rtpengine (${RTPENGINE_BIN} not installed; apt-get install rtpengine-daemon)`;
 
 export function rtpengineInstalled(): boolean {
   return existsSync(RTPENGINE_BIN);
@@ -60,6 +64,8 @@ export async function startRtpengine(opts: StartOptions = {}): Promise<MediaProx
     ...interfaces.map((i) => `--interface=${i}`),
     `--listen-ng=127.0.0.1:${ngPort}`,
     `--listen-tcp-ng=127.0.0.1:${base + 1}`,
+    `--listen-http=127.0.0.1:${base + 2}`,
+    `--listen-cli=127.0.0.1:${base + 3}`,
     '--foreground',
     '--log-stderr',
     '--no-log-timestamps',
@@ -79,16 +85,7 @@ export async function startRtpengine(opts: StartOptions = {}): Promise<MediaProx
   proc.stderr?.on('data', keep);
   const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
   const ng = new NgUdp(ngPort);
-  let up = false;
-  for (let i = 0; i < 50 && proc.exitCode === null; i++) {
-    try {
-      const r = await ng.request({ command: 'ping' }, { timeoutMs: 100 });
-      if (r.result === 'pong') {
-        up = true;
-        break;
-      }
-    } catch {}
-  }
+  const up = await ng.waitForPong(50, () => proc.exitCode === null);
   const stop = async (): Promise<void> => {
     ng.close();
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
@@ -100,7 +97,20 @@ export async function startRtpengine(opts: StartOptions = {}): Promise<MediaProx
     await stop();
     throw new Error(`rtpengine did not come up:\n${out}`);
   }
-  return { kind: 'rtpengine', ngPort, portMin, portMax, spare, interfaces, ng, output: () => out, stop };
+  return {
+    kind: 'rtpengine',
+    ngPort,
+    tcpNgPort: base + 1,
+    httpPort: base + 2,
+    cliPort: base + 3,
+    portMin,
+    portMax,
+    spare,
+    interfaces,
+    ng,
+    output: () => out,
+    stop,
+  };
 }
 
 /** Starts our proxy through test/helpers/proxy.ts, adapted to the common shape. */
@@ -110,6 +120,9 @@ export async function startSipmedia(opts: StartOptions = {}): Promise<MediaProxy
   return {
     kind: 'sipmedia',
     ngPort: p.ngPort,
+    tcpNgPort: p.tcpNgPort,
+    httpPort: 0,
+    cliPort: 0,
     portMin: p.portMin,
     portMax: p.portMax,
     spare: p.spare,
