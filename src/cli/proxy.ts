@@ -10,6 +10,7 @@ import { Notifier } from '../control/rtpproxy-notify.js';
 import { RtppServer, parseRtppListen } from '../control/rtpproxy-server.js';
 import type { KernelOffload } from '../dataplane/kernel/offload.js';
 import { startKernelOffload } from '../dataplane/kernel/mode.js';
+import { DatagramSender } from '../dataplane/datagram-sender.js';
 import { UserspaceDataplane } from '../dataplane/userspace.js';
 import { Engine } from '../engine/engine.js';
 import { DEFAULT_MAX_PLAYBACKS, MediaService } from '../engine/media-control.js';
@@ -93,7 +94,9 @@ async function startKernel(engine: Engine, cfg: ProxyConfig, log: Logger): Promi
 
 /** Playback, DTMF and recording, told when calls close. */
 function createMediaService(engine: Engine, cfg: ProxyConfig, log: Logger): MediaService {
+  const datagrams = new DatagramSender((e) => log.warn(`dtmf-log-dest: ${e.message}`));
   const media = new MediaService(engine, {
+    datagrams,
     mediaDir: cfg.media.mediaDir,
     recordingDir: cfg.media.recordingDir,
     wavMode: cfg.media.recordingWav,

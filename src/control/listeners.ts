@@ -41,6 +41,7 @@ export function listenControlTcp(
     srv.once('error', reject);
     srv.listen(port, host, () => {
       srv.off('error', reject);
+      srv.on('error', (e) => log.warn(`${label} tcp: ${e.message}`));
       log.info(`${label} listening on tcp ${host}:${port}`);
       resolve(srv);
     });

@@ -4,8 +4,6 @@
  * kept per call beside the engine's model; per-packet work happens in {@link StreamDuties} taps that exist
  * only while needed.
  */
-import { createSocket, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
 import type { RelayLeg } from '../dataplane/relay-leg.js';
 import { type DetectedDigit, DtmfError, generateDtmf } from '../media/dtmf.js';
 import { G711Packetizer } from '../media/packetizer.js';
@@ -32,6 +30,8 @@ export interface MediaConfig {
   /** Concurrent `play media` playbacks allowed over all calls. */
   maxPlaybacks: number;
   log: Logger;
+  /** Sends the DTMF JSON datagrams (the dataplane owns sockets); unset: DTMF is only logged. */
+  datagrams?: { send(data: string, port: number, host: string): void; close(): void };
 }
 
 export const DEFAULT_MAX_PLAYBACKS = 2000;
@@ -69,7 +69,6 @@ export class MediaService {
   private readonly calls = new WeakMap<Call, CallMedia>();
   private readonly prompts: PromptCache = createFilePromptCache();
   private playbacks = 0;
-  private dtmfSock: Socket | undefined;
   /** Recordings being finished (files flushed, metadata written). */
   private readonly stopping = new Set<Promise<void>>();
 
@@ -397,13 +396,7 @@ export class MediaService {
       volume: digit.volume,
     });
     this.config.log.info(`DTMF: ${json}`);
-    if (!dest) return;
-    if (!this.dtmfSock) {
-      this.dtmfSock = createSocket(isIPv6(dest.host) ? 'udp6' : 'udp4');
-      this.dtmfSock.on('error', (e) => this.config.log.warn(`dtmf-log-dest: ${e.message}`));
-      this.dtmfSock.unref();
-    }
-    this.dtmfSock.send(json, dest.port, dest.host);
+    if (dest) this.config.datagrams?.send(json, dest.port, dest.host);
   }
 
   /** Waits (at most `waitMs`) for recordings to finish writing, then releases the DTMF log socket. */
@@ -414,7 +407,6 @@ export class MediaService {
     });
     await Promise.race([Promise.all(this.stopping), limit]);
     clearTimeout(timer);
-    this.dtmfSock?.close();
-    this.dtmfSock = undefined;
+    this.config.datagrams?.close();
   }
 }
