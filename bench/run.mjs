@@ -9,6 +9,7 @@
  *   node bench/run.mjs --quick    or BENCH_QUICK=1: under two minutes, does not touch docs/ unless --write-docs
  *   --sipmedia-threads=1,2        sipmedia variants to run (--num-threads values)
  *   --baseline=DIR/bin/sipmedia.js   also run another build of sipmedia (before/after a change)
+ *   --report-only=FILE [--write-docs]  re-render the report of a saved run (bench/results/*.raw)
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -83,6 +84,13 @@ const started = Date.now();
 const overBudget = () => Date.now() - started > PLAN.budgetMs;
 
 async function main() {
+  const reportOnly = argv.find((a) => a.startsWith('--report-only='))?.slice('--report-only='.length);
+  if (reportOnly) {
+    // Re-renders the Markdown of a saved run (e.g. after a change to the report) without measuring again.
+    const saved = JSON.parse(readFileSync(reportOnly, 'utf8'));
+    console.log(writeReport(saved, { writeDocs: argv.includes('--write-docs') }));
+    return;
+  }
   lock();
   // Hard stop: whatever happens, the bench ends and takes its processes with it.
   const hard = setTimeout(() => {
@@ -157,7 +165,7 @@ async function main() {
         try {
           x = await relayRun(v, calls, { warmupMs: PLAN.satWarmupMs, measureMs: PLAN.satMeasureMs });
         } catch (e) {
-          x = { relay: v.name, calls, error: e.message.split('\n')[0] };
+          x = { relay: v.name, calls, error: e.message.split('\n')[0], detail: e.message.slice(-2000) };
         }
         x.attempt = attempt;
         results.saturation.push(x);

@@ -12,11 +12,11 @@ export const RTPENGINE = '/usr/bin/rtpengine';
 const SIPMEDIA_BIN = fileURLToPath(new URL('../../bin/sipmedia.js', import.meta.url));
 
 /**
- * ng on NG_PORT; media in MEDIA_MIN..MEDIA_MAX (4 ports per call: RTP + RTCP for each party, so ~3800 calls).
- * Above the test port blocks (20000-49999); the range overlaps the kernel's ephemeral ports, which both relays
- * skip when a port is taken.
+ * ng on NG_PORT (above the kernel's ephemeral range, so no client socket can hold it); media in
+ * MEDIA_MIN..MEDIA_MAX (4 ports per call: RTP + RTCP for each party, so ~3800 calls), above the test port blocks
+ * (20000-49999). The media range overlaps the ephemeral ports and NG_PORT: both relays skip ports already taken.
  */
-export const NG_PORT = 50000;
+export const NG_PORT = 61000;
 export const MEDIA_MIN = 50010;
 export const MEDIA_MAX = 65500;
 
