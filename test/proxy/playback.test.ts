@@ -88,7 +88,12 @@ test('play media: a binary blob arrives as bytes and plays', async () => {
   try {
     const wav = toneWav(1000, 8000, 1, 0.4);
     assert.ok(!wav.toString('latin1').match(/^[\x00-\x7f]*$/), 'the WAV holds non-ASCII bytes');
-    const r = await p.ng.request({ command: 'play media', 'call-id': c.callId, 'from-tag': 'tagA', blob: wav });
+    const r = await p.ng.request({
+      command: 'play media',
+      'call-id': c.callId,
+      'from-tag': 'tagA',
+      blob: wav,
+    });
     assert.equal(r.result, 'ok', JSON.stringify(r));
     assert.ok(Math.abs(Number(r.duration) - 400) <= 20, `duration ${String(r.duration)}`);
     const pkts = await collectUntilQuiet(c.b, 300);
