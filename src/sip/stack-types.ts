@@ -23,6 +23,11 @@ export interface SipStackOptions {
   userAgent?: string;
   /** Send 100 Trying at once for every new INVITE (default true). */
   autoTrying?: boolean;
+  /**
+   * Live server transactions allowed (default 20000). Each lives up to 64*T1 after its answer, so a flood of
+   * requests is answered 503 statelessly beyond this instead of growing memory.
+   */
+  maxServerTransactions?: number;
 }
 
 export interface SipStackStats {

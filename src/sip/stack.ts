@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { addHeader, cseqOf, getHeader, getHeaders, nameAddrHeader, topVia } from '../wire/sip/headers.js';
 import { type SipRequest, type SipResponse, serializeMessage } from '../wire/sip/message.js';
 import { parseNameAddr } from '../wire/sip/name-addr.js';
-import { headerList } from '../wire/sip/response.js';
+import { buildResponse, headerList } from '../wire/sip/response.js';
 import { serializeUri } from '../wire/sip/uri.js';
 import { BRANCH_MAGIC, viaSentBy } from '../wire/sip/via.js';
 import { Dialog, type DialogHost, dialogKey, withoutTag } from './dialog.js';
@@ -39,6 +39,8 @@ export class SipStack extends TypedEmitter<SipStackEvents> {
   readonly config: SipTimerConfig;
   readonly timers = new TimerSet();
   private readonly serverTxs = new Map<string, ServerTransaction>();
+  /** Requests answered 503 statelessly because too many server transactions were live. */
+  overloaded = 0;
   private readonly clientTxs = new Map<string, ClientTransaction>();
   private readonly dialogs = new Map<string, Dialog>();
   private readonly txDialog = new WeakMap<ServerTransaction, Dialog>();
@@ -173,6 +175,11 @@ export class SipStack extends TypedEmitter<SipStackEvents> {
     const existing = this.serverTxs.get(key);
     if (existing) {
       existing.onRetransmission();
+      return;
+    }
+    if (this.serverTxs.size >= (this.opts.maxServerTransactions ?? 20_000)) {
+      this.overloaded++;
+      this.sendResponse(buildResponse(req, 503), source);
       return;
     }
     const tx = new ServerTransaction(req, source, key, this.serverHost);

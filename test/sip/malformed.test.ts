@@ -139,3 +139,20 @@ test('TCP: unframeable garbage closes that connection only; 400 over the connect
   assert.match(got, /^SIP\/2\.0 200 OK/m);
   assert.equal(stack.transport.connectionCount, 1);
 });
+
+test('a flood beyond maxServerTransactions is answered 503 statelessly, not stored', async (t) => {
+  const port = base + 40;
+  const stack = await createSipStack({ udp: { host: '127.0.0.1', port }, t1: 50, maxServerTransactions: 3 });
+  const peer = await UdpPeer.bind(port + 1);
+  t.after(() => {
+    stack.close();
+    peer.close();
+  });
+  // The app holds every INVITE unanswered, so each keeps its server transaction.
+  stack.on('request', () => {});
+  for (let i = 0; i < 5; i++) await peer.send(invite(peer.port, `z9hG4bKflood${i}`), port);
+  const refused = await peer.waitFor(isResponse(503), 2);
+  assert.equal(refused.length, 2);
+  assert.equal(stack.stats().serverTransactions, 3);
+  assert.equal(stack.overloaded, 2);
+});
