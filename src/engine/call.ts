@@ -97,8 +97,16 @@ export class Call {
 
   /** Latest packet time over all legs, ms (0: none). */
   lastPacket(): number {
+    // Plain loops: the sweeper calls this for every call several times a second.
     let t = 0;
-    for (const p of this.pairs()) t = Math.max(t, p.rtp.lastPacket, p.rtcp.lastPacket);
+    for (const m of this.monologues) {
+      for (const s of m.media) {
+        const p = s.pair;
+        if (p === null) continue;
+        if (p.rtp.lastPacket > t) t = p.rtp.lastPacket;
+        if (p.rtcp.lastPacket > t) t = p.rtcp.lastPacket;
+      }
+    }
     return t;
   }
 }
