@@ -1,20 +1,29 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: sipmedia's userspace relay against Debian's rtpengine (userspace, 1 and 2 threads) on
+ * `npm run bench`: sipmedia's userspace relays (JavaScript and native dataplanes) against Debian's rtpengine
+ * (userspace, 1 and 2 threads) on
  * loopback. Call setup (rate, latency, memory per call), relay efficiency at a fixed offered rate (packets per
  * relay CPU-second, A/B/A/B alternation, ratios) and a saturation search. Results go to stdout,
  * bench/results/last-run.raw (JSON; gitignored) and (full runs, or --write-docs) docs/benchmarks.md.
  *
  *   node bench/run.mjs            full run (several minutes, stops by itself)
  *   node bench/run.mjs --quick    or BENCH_QUICK=1: under two minutes, does not touch docs/ unless --write-docs
- *   --sipmedia-threads=1,2        sipmedia variants to run (--num-threads values)
+ *   --native-threads=1,2          native-dataplane variants to run (--num-threads values; 0: none)
+ *   --no-js                       leave out the JavaScript dataplane (sipmedia-js)
  *   --baseline=DIR/bin/sipmedia.js   also run another build of sipmedia (before/after a change)
  *   --report-only=FILE [--write-docs]  re-render the report of a saved run (bench/results/*.raw)
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { machineDescription } from './lib/proc.mjs';
-import { NG_PORT, commandLine, killAll, relayVariants, rtpengineVersion } from './lib/proxies.mjs';
+import {
+  NG_PORT,
+  commandLine,
+  killAll,
+  nativeBuilt,
+  relayVariants,
+  rtpengineVersion,
+} from './lib/proxies.mjs';
 import { buildLoadgen, relayRun, saturated } from './lib/relay-run.mjs';
 import { writeReport } from './lib/report.mjs';
 import { pacedSetup, sequentialSetup } from './lib/setup-run.mjs';
@@ -22,8 +31,15 @@ import { pacedSetup, sequentialSetup } from './lib/setup-run.mjs';
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 const writeDocs = argv.includes('--write-docs') || (!quick && !argv.includes('--no-docs'));
-const threadsArg = argv.find((a) => a.startsWith('--sipmedia-threads='));
-const sipmediaThreads = threadsArg ? threadsArg.split('=')[1].split(',').map(Number) : [1];
+const threadsArg = argv.find((a) => a.startsWith('--native-threads='));
+const nativeThreads = threadsArg
+  ? threadsArg
+      .split('=')[1]
+      .split(',')
+      .map(Number)
+      .filter((t) => t > 0)
+  : [1, 2];
+const js = !argv.includes('--no-js');
 const baseline = argv.find((a) => a.startsWith('--baseline='))?.slice('--baseline='.length);
 
 const PLAN = quick
@@ -103,7 +119,9 @@ async function main() {
 
   buildLoadgen();
   const machine = machineDescription();
-  const variants = relayVariants({ sipmediaThreads, baseline });
+  const variants = relayVariants({ nativeThreads, js, baseline });
+  if (!nativeBuilt())
+    console.log('native relay addon not built (npm install builds it): native variants left out');
   const command = `${quick ? 'BENCH_QUICK=1 ' : ''}node bench/run.mjs ${argv.join(' ')}`.trim();
   console.log(`machine: ${machine.nproc} x ${machine.model}, kernel ${machine.kernel}, node ${machine.node}`);
   console.log(`rtpengine: ${rtpengineVersion() || 'not installed'}; mode: ${quick ? 'quick' : 'full'}`);

@@ -26,14 +26,30 @@ export function rtpengineVersion() {
   return /Version:\s*(\S+)/.exec(`${r.stdout ?? ''}${r.stderr ?? ''}`)?.[1] ?? '?';
 }
 
-/** The relays to compare, in A/B order. `threads` is passed as --num-threads. */
-export function relayVariants({ sipmediaThreads = [1], baseline } = {}) {
+const NATIVE_ADDON = fileURLToPath(new URL('../../build/Release/sipmedia_relay.node', import.meta.url));
+
+/** The native relay addon is built (else the native variants are left out, with a note). */
+export const nativeBuilt = () => existsSync(NATIVE_ADDON);
+
+/**
+ * The relays to compare, in A/B order. `threads` is passed as --num-threads; sipmedia runs its JavaScript
+ * dataplane (`sipmedia-js`) and its native dataplane with each of `nativeThreads` worker threads
+ * (`sipmedia-native`, `sipmedia-native-2t`).
+ */
+export function relayVariants({ nativeThreads = [1, 2], js = true, baseline } = {}) {
   const v = [];
   if (existsSync(RTPENGINE)) v.push({ name: 'rtpengine-1t', kind: 'rtpengine', threads: 1 });
   // Another build of sipmedia (a copy of bin/ and dist/) for before/after comparisons of the relay.
   if (baseline) v.push({ name: 'sipmedia-baseline', kind: 'sipmedia', threads: 1, bin: baseline });
-  for (const t of sipmediaThreads)
-    v.push({ name: t === 1 ? 'sipmedia' : `sipmedia-${t}t`, kind: 'sipmedia', threads: t });
+  if (js) v.push({ name: 'sipmedia-js', kind: 'sipmedia', threads: 1, dataplane: 'js' });
+  if (nativeBuilt())
+    for (const t of nativeThreads)
+      v.push({
+        name: t === 1 ? 'sipmedia-native' : `sipmedia-native-${t}t`,
+        kind: 'sipmedia',
+        threads: t,
+        dataplane: 'native',
+      });
   if (existsSync(RTPENGINE)) v.push({ name: 'rtpengine-2t', kind: 'rtpengine', threads: 2 });
   return v;
 }
@@ -54,6 +70,7 @@ export function commandLine(variant) {
     ];
   }
   const threads = variant.threads > 1 ? [`--num-threads=${variant.threads}`] : [];
+  if (variant.dataplane) threads.unshift(`--dataplane=${variant.dataplane}`);
   // BENCH_NODE_ARGS: extra node flags for sipmedia, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   return [process.execPath, [...nodeArgs, variant.bin ?? SIPMEDIA_BIN, 'proxy', ...common, ...threads]];

@@ -69,13 +69,17 @@ const SPECS: Record<string, Spec> = {
   'recording-dir': { kind: 'string', help: 'directory for call recordings (pcap, WAV, metadata)' },
   'recording-wav': { kind: 'string', help: 'recorded WAV: separate (a channel per direction), mixed, none' },
   'dtmf-log-dest': { kind: 'string', help: 'IP:PORT to send detected DTMF to as JSON' },
+  dataplane: {
+    kind: 'string',
+    help: 'auto|native|js: packets in C worker threads or in JavaScript (default auto: native if built)',
+  },
+  'num-threads': { kind: 'int', help: 'native dataplane worker threads (default 1)' },
 };
 
 /** rtpengine options an operator's config may carry that we accept and ignore, with a warning. */
 const IGNORED = new Set([
   'table',
   'no-fallback',
-  'num-threads',
   'media-num-threads',
   'log-stderr',
   'log-facility',
@@ -124,6 +128,10 @@ export interface ProxyConfig {
   help: boolean;
   /** Kernel offload through nftables (see docs/kernel-offload.md). */
   kernel: KernelMode;
+  /** Which userspace dataplane moves packets (see docs/architecture.md). */
+  dataplane: DataplaneMode;
+  /** Worker threads of the native dataplane. */
+  numThreads: number;
   media: MediaOptions;
   control: ControlOptions;
   warnings: string[];
@@ -226,6 +234,16 @@ export function defaultInterfaceAddress(): string {
   return '127.0.0.1';
 }
 
+/** `auto`: the native dataplane when its addon loads, else JavaScript; `native`: the addon or fail. */
+export type DataplaneMode = 'auto' | 'native' | 'js';
+
+function dataplaneMode(raw: Raw): DataplaneMode {
+  const v = raw.get('dataplane')?.at(-1) ?? 'auto';
+  if (v !== 'auto' && v !== 'native' && v !== 'js')
+    throw new UsageError(`--dataplane: '${v}' is not auto, native or js`);
+  return v;
+}
+
 export function loadProxyConfig(argv: string[]): ProxyConfig {
   const warnings: string[] = [];
   const cli = parseArgv(argv, warnings);
@@ -285,6 +303,8 @@ export function loadProxyConfig(argv: string[]): ProxyConfig {
     pidfile: raw.get('pidfile')?.at(-1),
     help: bool(raw, 'help'),
     kernel: kernelMode(raw),
+    dataplane: dataplaneMode(raw),
+    numThreads: int(raw, 'num-threads', 1, 1, 64),
     media: mediaOptions(raw),
     control: controlOptions(raw),
     warnings,

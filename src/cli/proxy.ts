@@ -11,7 +11,9 @@ import { RtppServer, parseRtppListen } from '../control/rtpproxy-server.js';
 import type { KernelOffload } from '../dataplane/kernel/offload.js';
 import { startKernelOffload } from '../dataplane/kernel/mode.js';
 import { DatagramSender } from '../dataplane/datagram-sender.js';
-import { UserspaceDataplane } from '../dataplane/userspace.js';
+import { loadError, loadNativeRelay } from '../dataplane/native/addon.js';
+import { NativeDataplane } from '../dataplane/native/native-dataplane.js';
+import { type Dataplane, UserspaceDataplane } from '../dataplane/userspace.js';
 import { Engine } from '../engine/engine.js';
 import { DEFAULT_MAX_PLAYBACKS, MediaService } from '../engine/media-control.js';
 import { InterfaceSet } from '../engine/interfaces.js';
@@ -28,7 +30,7 @@ export interface RunningDaemon {
 }
 
 export async function startDaemon(cfg: ProxyConfig, log: Logger): Promise<RunningDaemon> {
-  const dataplane = new UserspaceDataplane(cfg.portMin, cfg.portMax);
+  const dataplane = createDataplane(cfg, log);
   const engine = new Engine(
     {
       interfaces: new InterfaceSet(cfg.interfaces),
@@ -54,6 +56,7 @@ export async function startDaemon(cfg: ProxyConfig, log: Logger): Promise<Runnin
   } catch (e) {
     ng.close();
     kernel?.close();
+    if (dataplane instanceof NativeDataplane) dataplane.close();
     throw e;
   }
   const sweeper = setInterval(() => engine.sweep(), SWEEP_MS);
@@ -70,6 +73,7 @@ export async function startDaemon(cfg: ProxyConfig, log: Logger): Promise<Runnin
       stopping = true;
       clearInterval(sweeper);
       engine.shutdown();
+      if (dataplane instanceof NativeDataplane) dataplane.close();
       kernel?.close();
       ng.close();
       frontEnds.close();
@@ -77,6 +81,25 @@ export async function startDaemon(cfg: ProxyConfig, log: Logger): Promise<Runnin
       void media.close().finally(done);
     },
   };
+}
+
+/**
+ * The userspace dataplane (`--dataplane`): the native addon's worker threads when it loads (`auto`, `native`),
+ * else node:dgram in this thread. `native` without the addon is a startup error.
+ */
+function createDataplane(cfg: ProxyConfig, log: Logger): Dataplane {
+  if (cfg.dataplane !== 'js') {
+    const addon = loadNativeRelay();
+    if (addon) {
+      log.info(`dataplane: native, ${cfg.numThreads} worker thread${cfg.numThreads === 1 ? '' : 's'}`);
+      return new NativeDataplane(addon, cfg.portMin, cfg.portMax, { threads: cfg.numThreads });
+    }
+    if (cfg.dataplane === 'native') throw new Error(`--dataplane=native: ${loadError}`);
+    log.warn(`dataplane: native relay not available (${loadError}); using the JavaScript dataplane`);
+  } else if (cfg.numThreads !== 1) {
+    log.warn('--num-threads applies to the native dataplane only; the JavaScript dataplane uses one thread');
+  }
+  return new UserspaceDataplane(cfg.portMin, cfg.portMax);
 }
 
 /** Kernel offload (`--kernel`), told when calls are signalled and closed. */

@@ -1,7 +1,9 @@
 /**
  * One local UDP socket facing one party of a call: the party sends to it, and we send to the party from it
- * (symmetric RTP). This is the userspace forwarding fast path: per packet it does endpoint learning, a few
- * counter increments and one send, with no allocation beyond what node:dgram does itself.
+ * (symmetric RTP). {@link RelayLeg} is what the engine, the control front ends and kernel offload see of a
+ * leg; {@link DgramRelayLeg} is the JavaScript dataplane's leg (node:dgram), the native dataplane has its own
+ * (src/dataplane/native). The JS fast path: per packet endpoint learning, a few counter increments and one
+ * send, with no allocation beyond what node:dgram does itself.
  */
 import type { RemoteInfo, Socket } from 'node:dgram';
 
@@ -13,7 +15,14 @@ export interface Endpoint {
 /** How the destination of a leg follows the source of the packets it receives. */
 export type Learning = 'latch' | 'off' | 'handover';
 
-export class PacketCounters {
+/** Packet, byte and error counts of one direction and kind (RTP or RTCP) of a leg. */
+export interface Counters {
+  packets: number;
+  bytes: number;
+  errors: number;
+}
+
+export class PacketCounters implements Counters {
   packets = 0;
   bytes = 0;
   errors = 0;
@@ -25,7 +34,48 @@ export class PacketCounters {
  */
 export type PacketTap = (msg: Buffer, leg: RelayLeg, isRtcp: boolean) => boolean;
 
-export class RelayLeg {
+/** A leg as the rest of the proxy sees it, whichever dataplane moves its packets. */
+export interface RelayLeg {
+  /** Where packets to this party go: from the SDP first, then learned from the packets it sends. */
+  endpoint: Endpoint | null;
+  /** The party's address as its SDP gave it. */
+  advertised: Endpoint | null;
+  /** The endpoint was learned from a packet (rtpengine's "confirmed"). */
+  confirmed: boolean;
+  learning: Learning;
+  /** Drop packets from anyone but the learned (or, without learning, the advertised) endpoint. */
+  strict: boolean;
+  /** The other party's leg: packets received here are sent out through it to its endpoint. */
+  sink: RelayLeg | null;
+  /** For an RTP leg: where RTCP that arrives multiplexed on it goes (the other party's RTCP or RTP leg). */
+  rtcpSink: RelayLeg | null;
+  /** Media blocked: packets are counted and dropped. */
+  blocked: boolean;
+  /** Per-packet duties; assign a new array to change them (dataplanes watch the assignment). */
+  taps: PacketTap[];
+  readonly rtp: Counters;
+  readonly rtcp: Counters;
+  /** Packets dropped: no destination yet, strict source, blocked, malformed. */
+  dropped: number;
+  /** Last packet received, ms since the epoch (0: never). */
+  lastPacket: number;
+  readonly closed: boolean;
+  /** The kernel forwards this leg's packets from its learned endpoint (set by the kernel offload manager). */
+  kernelized: boolean;
+  /** Called when the endpoint is learned from a packet or handed over (kernel offload re-keys its entry). */
+  onEndpoint: ((leg: RelayLeg) => void) | null;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly family: 4 | 6;
+  /** This leg is the RTCP port of a pair. */
+  readonly isRtcp: boolean;
+  /** Sends a packet we generated (playback, DTMF) to this leg's party. */
+  sendToParty(msg: Buffer): boolean;
+  close(): void;
+}
+
+/** The JavaScript dataplane's leg: a node:dgram socket and the forwarding fast path in {@link receive}. */
+export class DgramRelayLeg implements RelayLeg {
   /** Where packets to this party go: from the SDP first, then learned from the packets it sends. */
   endpoint: Endpoint | null = null;
   /** The party's address as its SDP gave it. */
@@ -36,9 +86,9 @@ export class RelayLeg {
   /** Drop packets from anyone but the learned (or, without learning, the advertised) endpoint. */
   strict = false;
   /** The other party's leg: packets received here are sent out through it to its endpoint. */
-  sink: RelayLeg | null = null;
+  sink: DgramRelayLeg | null = null;
   /** For an RTP leg: where RTCP that arrives multiplexed on it goes (the other party's RTCP or RTP leg). */
-  rtcpSink: RelayLeg | null = null;
+  rtcpSink: DgramRelayLeg | null = null;
   /** Media blocked: packets are counted and dropped. */
   blocked = false;
   taps: PacketTap[] = [];

@@ -6,11 +6,21 @@ import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
 import { lookup as dnsLookup } from 'node:dns';
 import { isIP, isIPv6 } from 'node:net';
 import { PortPool } from './port-pool.js';
-import { RelayLeg } from './relay-leg.js';
+import { DgramRelayLeg, type RelayLeg } from './relay-leg.js';
 
 export interface LegPair {
   rtp: RelayLeg;
   rtcp: RelayLeg;
+}
+
+/** What the engine needs of a dataplane: RTP/RTCP leg pairs on a local address, and their release. */
+export interface Dataplane {
+  /** Binds an RTP port and the next one for RTCP; throws {@link OutOfPortsError} when none is free. */
+  openPair(address: string): Promise<LegPair>;
+  /** Closes both legs and frees their ports. Closing a closed pair does nothing. */
+  closePair(pair: LegPair): void;
+  /** Pairs currently open, over all addresses. */
+  readonly openPairs: number;
 }
 
 export class OutOfPortsError extends Error {
@@ -60,7 +70,7 @@ function bindSocket(address: string, port: number): Promise<Socket | null> {
   });
 }
 
-export class UserspaceDataplane {
+export class UserspaceDataplane implements Dataplane {
   private readonly pools = new Map<string, PortPool>();
   private open = 0;
 
@@ -94,8 +104,8 @@ export class UserspaceDataplane {
         if (rtcpSock) {
           this.open++;
           return {
-            rtp: new RelayLeg(rtpSock, address, port, family, false),
-            rtcp: new RelayLeg(rtcpSock, address, port + 1, family, true),
+            rtp: new DgramRelayLeg(rtpSock, address, port, family, false),
+            rtcp: new DgramRelayLeg(rtcpSock, address, port + 1, family, true),
           };
         }
         rtpSock.close();

@@ -2,7 +2,7 @@
  * The engine: calls and their lifecycle. Front ends (ng, RTPproxy) call offer/answer/delete and read calls;
  * the dataplane moves packets. Nothing here knows which control protocol asked.
  */
-import { OutOfPortsError, type UserspaceDataplane } from '../dataplane/userspace.js';
+import { type Dataplane, OutOfPortsError } from '../dataplane/userspace.js';
 import { Sdp, SdpError, type SdpMedia } from '../wire/sdp.js';
 import { type CodecFilter, codecNames, payloadsToRemove } from './codec-filter.js';
 import type { Logger } from '../util/log.js';
@@ -50,7 +50,7 @@ export class Engine {
 
   constructor(
     readonly config: EngineConfig,
-    private readonly dataplane: UserspaceDataplane,
+    private readonly dataplane: Dataplane,
     private readonly log: Logger,
   ) {}
 

@@ -44,6 +44,8 @@ export async function startProxy(
     `--port-max=${portMax}`,
     '--foreground',
     '--log-level=4',
+    // SIPMEDIA_DATAPLANE=js|native runs every black-box test against that dataplane.
+    ...(process.env.SIPMEDIA_DATAPLANE ? [`--dataplane=${process.env.SIPMEDIA_DATAPLANE}`] : []),
     ...extraArgs,
   ];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "sipmedia_relay",
+      "sources": ["src/native/relay.c", "src/native/addon.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"],
+      "libraries": ["-lpthread"]
+    }
+  ]
+}

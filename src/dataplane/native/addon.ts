@@ -1,0 +1,79 @@
+/**
+ * The native relay addon (src/native/relay.c, built by node-gyp into build/Release) and its loader. The
+ * loader never throws: without the addon the proxy runs the JavaScript dataplane.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** Item kinds the worker hands to JavaScript. */
+export const ITEM_RTP = 0;
+export const ITEM_ENDPOINT = 1;
+export const ITEM_RTCP = 2;
+
+/** Called on the main thread for each queued item: a tapped leg's packet, or an endpoint change. */
+export type ItemCallback = (kind: number, slot: number, gen: number, packet: Buffer | undefined) => void;
+
+/** A running relay: its worker threads and sockets. */
+export interface RelayHandle {
+  readonly __relay: unique symbol;
+}
+
+/** The addon's functions (see relay.c for each). */
+export interface NativeRelayAddon {
+  /** Bytes per leg slot in the shared ArrayBuffer. */
+  readonly slotBytes: number;
+  create(threads: number, capacity: number, onItem: ItemCallback): [RelayHandle, ArrayBuffer];
+  destroy(h: RelayHandle): void;
+  /** Binds a socket on address:port for a worker; returns gen * 2^22 + slot, or -errno. */
+  open(h: RelayHandle, address: string, port: number, isRtcp: boolean, worker: number): number;
+  /** Closes the socket: the port is free when this returns. */
+  close(h: RelayHandle, slot: number): boolean;
+  /** Returns the new endpoint generation (-1: the leg is closed). */
+  setEndpoint(h: RelayHandle, slot: number, address: string | null, port: number): number;
+  getEndpoint(h: RelayHandle, slot: number): [string, number] | null;
+  /** learning: 0 latch, 1 off, 2 handover. */
+  configure(
+    h: RelayHandle,
+    slot: number,
+    learning: number,
+    strict: boolean,
+    blocked: boolean,
+    tapped: boolean,
+  ): void;
+  setConfirmed(h: RelayHandle, slot: number, confirmed: boolean): void;
+  /** Slots of the sink legs, -1 for none. */
+  setSinks(h: RelayHandle, slot: number, sink: number, rtcpSink: number): void;
+  send(h: RelayHandle, slot: number, packet: Buffer): boolean;
+}
+
+/** Where node-gyp puts the addon, relative to this file in src/ or dist/. */
+export const ADDON_PATH = fileURLToPath(
+  new URL('../../../build/Release/sipmedia_relay.node', import.meta.url),
+);
+
+/** Why the last {@link loadNativeRelay} returned null. */
+export let loadError = '';
+
+let cached: NativeRelayAddon | null | undefined;
+
+/** Loads the addon once; null (with {@link loadError} set) when it is missing or does not load. */
+export function loadNativeRelay(): NativeRelayAddon | null {
+  if (cached !== undefined) return cached;
+  cached = null;
+  if (!existsSync(ADDON_PATH)) {
+    loadError = `${ADDON_PATH} is not built (npm install builds it; see scripts/build-native.mjs)`;
+    return null;
+  }
+  try {
+    const addon = createRequire(import.meta.url)(ADDON_PATH) as NativeRelayAddon;
+    if (typeof addon.create !== 'function' || addon.slotBytes !== 96) {
+      loadError = `${ADDON_PATH} is not the expected build (rebuild with scripts/build-native.mjs)`;
+      return null;
+    }
+    cached = addon;
+  } catch (e) {
+    loadError = `cannot load ${ADDON_PATH}: ${(e as Error).message.split('\n')[0]}`;
+  }
+  return cached;
+}

@@ -1,0 +1,326 @@
+/**
+ * The native relay addon through its TypeScript wrapper (NativeDataplane / NativeRelayLeg): forwarding,
+ * learning modes, strict source, RTCP demultiplexing, counters, bad packets, taps, closing and many legs.
+ */
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { after, before, test } from 'node:test';
+import { loadError, loadNativeRelay } from '../../src/dataplane/native/addon.js';
+import { NativeDataplane } from '../../src/dataplane/native/native-dataplane.js';
+import type { RelayLeg } from '../../src/dataplane/relay-leg.js';
+import type { LegPair } from '../../src/dataplane/userspace.js';
+import { Endpoint, rtcpRR, rtp } from '../helpers/endpoint.js';
+import { reservePortBlock } from '../helpers/ports.js';
+
+const addon = loadNativeRelay();
+const skip = addon ? false : `MISSING PEER: native relay addon not built (${loadError})`;
+if (skip) console.log(skip);
+
+const base = reservePortBlock();
+const MEDIA_MIN = base;
+const MEDIA_MAX = base + 199;
+/** The test's own endpoints, from a second block (the many-legs test needs 100). */
+let spare = reservePortBlock();
+let dp: NativeDataplane;
+
+before(() => {
+  if (addon) dp = new NativeDataplane(addon, MEDIA_MIN, MEDIA_MAX, { threads: 2 });
+});
+after(() => dp?.close());
+
+interface Call {
+  pa: LegPair;
+  pb: LegPair;
+  a: Endpoint;
+  aRtcp: Endpoint;
+  b: Endpoint;
+  bRtcp: Endpoint;
+  close(): void;
+}
+
+/** Two parties wired like the engine does: A's legs forward through B's and back. */
+async function call(opts: { learning?: RelayLeg['learning']; strict?: boolean; mux?: boolean } = {}) {
+  const pa = await dp.openPair('127.0.0.1');
+  const pb = await dp.openPair('127.0.0.1');
+  const a = await Endpoint.open(spare++);
+  const aRtcp = await Endpoint.open(spare++);
+  const b = await Endpoint.open(spare++);
+  const bRtcp = await Endpoint.open(spare++);
+  for (const [pair, ep, epRtcp] of [
+    [pa, a, aRtcp],
+    [pb, b, bRtcp],
+  ] as const) {
+    for (const [leg, e] of [
+      [pair.rtp, ep],
+      [pair.rtcp, epRtcp],
+    ] as const) {
+      leg.endpoint = { address: '127.0.0.1', port: e.port };
+      leg.advertised = leg.endpoint;
+      leg.confirmed = false;
+      leg.learning = opts.learning ?? 'latch';
+      leg.strict = opts.strict ?? false;
+    }
+  }
+  pa.rtp.sink = pb.rtp;
+  pb.rtp.sink = pa.rtp;
+  const rtcpA = opts.mux ? pa.rtp : pa.rtcp;
+  const rtcpB = opts.mux ? pb.rtp : pb.rtcp;
+  pa.rtp.rtcpSink = rtcpB;
+  pa.rtcp.sink = rtcpB;
+  pb.rtp.rtcpSink = rtcpA;
+  pb.rtcp.sink = rtcpA;
+  const c: Call = {
+    pa,
+    pb,
+    a,
+    aRtcp,
+    b,
+    bRtcp,
+    close() {
+      for (const e of [a, aRtcp, b, bRtcp]) e.close();
+      dp.closePair(pa);
+      dp.closePair(pb);
+    },
+  };
+  return c;
+}
+
+/** Polls a condition the main thread learns about asynchronously (bounded). */
+async function until(f: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (f()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+test('RTP and RTCP are forwarded both ways, symmetric, payload intact, and counted', { skip }, async () => {
+  const c = await call();
+  try {
+    const payload = Buffer.from('native relay '.repeat(10));
+    for (let i = 0; i < 5; i++) c.a.send(rtp(0, 100 + i, 160 * i, 0xa, payload), c.pa.rtp.localPort);
+    for (let i = 0; i < 5; i++) {
+      const r = await c.b.next();
+      assert.deepEqual(r.msg, rtp(0, 100 + i, 160 * i, 0xa, payload));
+      assert.equal(r.from.port, c.pb.rtp.localPort, 'B hears from the port it sends to');
+    }
+    c.b.send(rtp(0, 7, 1, 0xb), c.pb.rtp.localPort);
+    assert.deepEqual((await c.a.next()).msg, rtp(0, 7, 1, 0xb));
+    c.aRtcp.send(rtcpRR(0xa), c.pa.rtcp.localPort);
+    const rr = await c.bRtcp.next();
+    assert.deepEqual(rr.msg, rtcpRR(0xa));
+    assert.equal(rr.from.port, c.pb.rtcp.localPort);
+    assert.equal(c.pa.rtp.rtp.packets, 5);
+    assert.equal(c.pa.rtp.rtp.bytes, 5 * (12 + payload.length));
+    assert.equal(c.pb.rtp.rtp.packets, 1);
+    assert.equal(c.pa.rtcp.rtcp.packets, 1);
+    assert.equal(c.pa.rtcp.rtcp.bytes, 8);
+    assert.equal(c.pa.rtp.dropped, 0);
+    assert.ok(Date.now() - c.pa.rtp.lastPacket < 5000 && c.pa.rtp.lastPacket > 0);
+    assert.ok(c.pa.rtp.confirmed);
+  } finally {
+    c.close();
+  }
+});
+
+test('rtcp-mux: RTCP arriving on an RTP leg goes to the RTCP sink and is counted as RTCP', {
+  skip,
+}, async () => {
+  const c = await call({ mux: true });
+  try {
+    c.a.send(rtcpRR(0xa), c.pa.rtp.localPort);
+    c.a.send(rtp(0, 1, 1, 0xa), c.pa.rtp.localPort);
+    assert.deepEqual((await c.b.next()).msg, rtcpRR(0xa), 'muxed: to B RTP port');
+    assert.deepEqual((await c.b.next()).msg, rtp(0, 1, 1, 0xa));
+    assert.equal(c.pa.rtp.rtcp.packets, 1);
+    assert.equal(c.pa.rtp.rtp.packets, 1);
+  } finally {
+    c.close();
+  }
+});
+
+test('latch: the endpoint is learned from the first packet and reported once', { skip }, async () => {
+  const c = await call();
+  const real = await Endpoint.open(spare++);
+  try {
+    const seen: RelayLeg[] = [];
+    c.pa.rtp.onEndpoint = (leg) => seen.push(leg);
+    real.send(rtp(0, 1, 1, 0xa), c.pa.rtp.localPort);
+    await c.b.next();
+    c.b.send(rtp(0, 2, 2, 0xb), c.pb.rtp.localPort);
+    assert.equal((await real.next()).msg.readUInt16BE(2), 2, 'reply goes to the learned source');
+    assert.deepEqual(c.pa.rtp.endpoint, { address: '127.0.0.1', port: real.port });
+    assert.ok(c.pa.rtp.confirmed);
+    // latch: a second source does not move the endpoint
+    c.a.send(rtp(0, 3, 3, 0xa), c.pa.rtp.localPort);
+    await c.b.next();
+    assert.deepEqual(c.pa.rtp.endpoint, { address: '127.0.0.1', port: real.port });
+    await until(() => seen.length === 1, 'the endpoint event');
+    assert.equal(seen[0], c.pa.rtp);
+  } finally {
+    real.close();
+    c.close();
+  }
+});
+
+test('learning off: replies go to the SDP address', { skip }, async () => {
+  const c = await call({ learning: 'off' });
+  const real = await Endpoint.open(spare++);
+  try {
+    real.send(rtp(0, 1, 1, 0xa), c.pa.rtp.localPort);
+    await c.b.next();
+    c.b.send(rtp(0, 2, 2, 0xb), c.pb.rtp.localPort);
+    assert.equal((await c.a.next()).msg.readUInt16BE(2), 2);
+    assert.equal(real.pending(), 0);
+    assert.equal(c.pa.rtp.confirmed, false);
+  } finally {
+    real.close();
+    c.close();
+  }
+});
+
+test('handover: the endpoint follows the latest source', { skip }, async () => {
+  const c = await call({ learning: 'handover' });
+  const moved = await Endpoint.open(spare++);
+  try {
+    let events = 0;
+    c.pa.rtp.onEndpoint = () => events++;
+    c.a.send(rtp(0, 1, 1, 0xa), c.pa.rtp.localPort);
+    await c.b.next();
+    moved.send(rtp(0, 2, 2, 0xa), c.pa.rtp.localPort);
+    await c.b.next();
+    c.b.send(rtp(0, 3, 3, 0xb), c.pb.rtp.localPort);
+    assert.equal((await moved.next()).msg.readUInt16BE(2), 3);
+    assert.deepEqual(c.pa.rtp.endpoint, { address: '127.0.0.1', port: moved.port });
+    await until(() => events >= 1, 'endpoint events');
+  } finally {
+    moved.close();
+    c.close();
+  }
+});
+
+test('strict source: packets from anyone else are dropped and counted', { skip }, async () => {
+  const c = await call({ strict: true });
+  const intruder = await Endpoint.open(spare++);
+  try {
+    c.a.send(rtp(0, 1, 1, 0xa), c.pa.rtp.localPort);
+    assert.equal((await c.b.next()).msg.readUInt16BE(2), 1);
+    intruder.send(rtp(0, 66, 1, 0xe), c.pa.rtp.localPort);
+    // Ordering proves absence: the intruder's packet is queued first on the same socket.
+    c.a.send(rtp(0, 2, 2, 0xa), c.pa.rtp.localPort);
+    assert.equal((await c.b.next()).msg.readUInt16BE(2), 2);
+    assert.equal(c.pa.rtp.dropped, 1);
+    assert.equal(c.pa.rtp.rtp.packets, 2);
+  } finally {
+    intruder.close();
+    c.close();
+  }
+});
+
+test('blocked legs count and drop; malformed packets are counted as errors', { skip }, async () => {
+  const c = await call();
+  try {
+    c.a.send(Buffer.from([1, 2]), c.pa.rtp.localPort); // too short, wrong version
+    c.a.send(Buffer.from('not rtp at all'), c.pa.rtp.localPort);
+    c.a.send(rtp(0, 1, 1, 0xa), c.pa.rtp.localPort);
+    assert.equal((await c.b.next()).msg.readUInt16BE(2), 1, 'the good packet after the bad ones');
+    assert.equal(c.pa.rtp.rtp.errors, 2);
+    assert.equal(c.pa.rtp.dropped, 2);
+    c.pa.rtp.blocked = true;
+    c.a.send(rtp(0, 2, 2, 0xa), c.pa.rtp.localPort);
+    c.pa.rtcp.sink = c.pb.rtcp;
+    c.aRtcp.send(rtcpRR(1), c.pa.rtcp.localPort);
+    await c.bRtcp.next();
+    await until(() => c.pa.rtp.dropped === 3, 'the blocked packet to be counted');
+    c.pa.rtp.blocked = false;
+    c.a.send(rtp(0, 3, 3, 0xa), c.pa.rtp.localPort);
+    assert.equal((await c.b.next()).msg.readUInt16BE(2), 3, 'blocked packet never arrived');
+  } finally {
+    c.close();
+  }
+});
+
+test('taps see every packet in JavaScript, may rewrite or drop it; sendToParty injects', {
+  skip,
+}, async () => {
+  const c = await call();
+  try {
+    const seen: number[] = [];
+    c.pa.rtp.taps = [
+      (msg, leg, isRtcp) => {
+        assert.equal(leg, c.pa.rtp);
+        assert.equal(isRtcp, false);
+        const seq = msg.readUInt16BE(2);
+        seen.push(seq);
+        msg[12] = 0x42;
+        return seq !== 2;
+      },
+    ];
+    for (let i = 1; i <= 3; i++) c.a.send(rtp(0, i, i, 0xa), c.pa.rtp.localPort);
+    const r1 = await c.b.next();
+    const r3 = await c.b.next();
+    assert.deepEqual([r1.msg.readUInt16BE(2), r3.msg.readUInt16BE(2)], [1, 3]);
+    assert.equal(r1.msg[12], 0x42, 'the tap rewrote the payload');
+    assert.deepEqual(seen, [1, 2, 3]);
+    assert.equal(c.pa.rtp.dropped, 1);
+    assert.equal(c.pa.rtp.rtp.packets, 3);
+    c.pa.rtp.taps = [];
+    c.a.send(rtp(0, 4, 4, 0xa), c.pa.rtp.localPort);
+    assert.equal((await c.b.next()).msg[12], 0xd5, 'untapped again: straight through');
+    assert.ok(c.pb.rtp.sendToParty(rtp(8, 9, 9, 0xc)));
+    const inj = await c.b.next();
+    assert.equal(inj.msg.readUInt16BE(2), 9);
+    assert.equal(inj.from.port, c.pb.rtp.localPort);
+  } finally {
+    c.close();
+  }
+});
+
+test('counters assigned from JavaScript (kernel offload) add to the worker counts', { skip }, async () => {
+  const c = await call();
+  try {
+    c.a.send(rtp(0, 1, 1, 0xa), c.pa.rtp.localPort);
+    await c.b.next();
+    c.pa.rtp.rtp.packets += 10;
+    c.pa.rtp.lastPacket = 1;
+    c.a.send(rtp(0, 2, 2, 0xa), c.pa.rtp.localPort);
+    await c.b.next();
+    assert.equal(c.pa.rtp.rtp.packets, 12);
+    assert.ok(c.pa.rtp.lastPacket > 1);
+  } finally {
+    c.close();
+  }
+});
+
+test('closing frees the ports at once and keeps the final counts', { skip }, async () => {
+  const c = await call();
+  const port = c.pa.rtp.localPort;
+  c.a.send(rtp(0, 1, 1, 0xa), port);
+  await c.b.next();
+  c.close();
+  assert.equal(c.pa.rtp.closed, true);
+  assert.equal(c.pa.rtp.rtp.packets, 1, 'counts survive the slot being reused');
+  assert.deepEqual(c.pa.rtp.endpoint, { address: '127.0.0.1', port: c.a.port });
+  for (const p of [port, port + 1]) {
+    const s = createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.bind({ port: p, address: '127.0.0.1', exclusive: true }, () => resolve());
+    });
+    s.close();
+  }
+  assert.equal(c.pa.rtp.sendToParty(rtp(0, 1, 1, 1)), false);
+});
+
+test('many legs: 25 calls at once each forward their own stream', { skip }, async () => {
+  const calls = [];
+  for (let i = 0; i < 25; i++) calls.push(await call());
+  try {
+    for (const [i, c] of calls.entries()) c.a.send(rtp(0, i, i, i), c.pa.rtp.localPort);
+    for (const [i, c] of calls.entries()) assert.equal((await c.b.next()).msg.readUInt16BE(2), i);
+    assert.equal(dp.openPairs, 50);
+  } finally {
+    for (const c of calls) c.close();
+  }
+  assert.equal(dp.openPairs, 0);
+});
