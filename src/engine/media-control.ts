@@ -152,6 +152,9 @@ export class MediaService {
     call: Call,
     o: { recordCall?: boolean; dtmfLogDest?: { host: string; port: number } },
   ): Promise<void> {
+    // Most calls never get a media duty: they keep no media state and no per-stream objects.
+    const detecting = o.dtmfLogDest !== undefined || this.config.dtmfLogDest !== undefined;
+    if (!this.calls.has(call) && o.recordCall !== true && !detecting) return;
     const st = this.state(call);
     if (o.dtmfLogDest) st.dtmfLogDest = o.dtmfLogDest;
     if (o.recordCall === true) await this.startRecording(call);
