@@ -4,6 +4,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { createServer, isIPv6, type Server, type Socket as TcpSocket } from 'node:net';
+import { literalLookup } from '../util/literal-lookup.js';
 import type { Logger } from '../util/log.js';
 import { type CookieCache, PENDING } from './cookie-cache.js';
 
@@ -16,7 +17,7 @@ export function listenControlUdp(
   onMessage: (s: Socket, msg: Buffer, address: string, port: number) => void,
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+    const s = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', lookup: literalLookup });
     s.once('error', reject);
     s.on('message', (msg, rinfo) => onMessage(s, msg, rinfo.address, rinfo.port));
     s.bind(port, host, () => {

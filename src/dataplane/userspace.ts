@@ -2,9 +2,9 @@
  * The userspace dataplane: owns the media sockets. The engine asks it for RTP/RTCP leg pairs on a local
  * address and releases them; packets then flow between legs without the engine's involvement.
  */
-import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
-import { lookup as dnsLookup } from 'node:dns';
-import { isIP, isIPv6 } from 'node:net';
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { literalLookup } from '../util/literal-lookup.js';
 import { PortPool } from './port-pool.js';
 import { DgramRelayLeg, type RelayLeg } from './relay-leg.js';
 
@@ -32,18 +32,6 @@ export class OutOfPortsError extends Error {
 
 /** Kernel socket buffers sized for bursts of a few hundred packets per leg. */
 const SOCKET_BUFFER = 256 * 1024;
-
-/**
- * node:dgram resolves the destination of every unconnected send through dns.lookup, which for an IP literal
- * still costs a validation and a process.nextTick hop before the packet leaves. Relay destinations are always
- * IP literals (learned from packets or taken from SDP), so answer those synchronously; anything else still
- * goes through the resolver.
- */
-const literalLookup: NonNullable<SocketOptions['lookup']> = (hostname, options, callback) => {
-  const family = isIP(hostname);
-  if (family !== 0) callback(null, hostname, family);
-  else dnsLookup(hostname, options, callback);
-};
 
 function bindSocket(address: string, port: number): Promise<Socket | null> {
   return new Promise((resolve) => {
