@@ -62,8 +62,11 @@ export interface RelayLeg {
   readonly closed: boolean;
   /** The kernel forwards this leg's packets from its learned endpoint (set by the kernel offload manager). */
   kernelized: boolean;
-  /** Called when the endpoint is learned from a packet or handed over (kernel offload re-keys its entry). */
-  onEndpoint: ((leg: RelayLeg) => void) | null;
+  /**
+   * Called when the endpoint is learned from a packet or handed over, when the taps change, and on close:
+   * kernel offload re-keys, removes or re-installs the leg's entry at once.
+   */
+  onChange: ((leg: RelayLeg) => void) | null;
   readonly localAddress: string;
   readonly localPort: number;
   readonly family: 4 | 6;
@@ -102,7 +105,7 @@ export class DgramRelayLeg implements RelayLeg {
   /** The kernel forwards this leg's packets from its learned endpoint (set by the kernel offload manager). */
   kernelized = false;
   /** Called when the endpoint is learned from a packet or handed over (kernel offload re-keys its entry). */
-  onEndpoint: ((leg: RelayLeg) => void) | null = null;
+  onChange: ((leg: RelayLeg) => void) | null = null;
 
   constructor(
     readonly socket: Socket,
@@ -121,7 +124,7 @@ export class DgramRelayLeg implements RelayLeg {
       if (this.learning !== 'off') {
         this.endpoint = { address: rinfo.address, port: rinfo.port };
         this.confirmed = true;
-        this.onEndpoint?.(this);
+        this.onChange?.(this);
       } else if (this.strict && (ep === null || ep.port !== rinfo.port || ep.address !== rinfo.address)) {
         this.dropped++;
         return;
@@ -133,7 +136,7 @@ export class DgramRelayLeg implements RelayLeg {
       }
       if (this.learning === 'handover') {
         this.endpoint = { address: rinfo.address, port: rinfo.port };
-        this.onEndpoint?.(this);
+        this.onChange?.(this);
       }
     }
     this.lastPacket = Date.now();
@@ -181,5 +184,6 @@ export class DgramRelayLeg implements RelayLeg {
     if (this.closed) return;
     this.closed = true;
     this.socket.close();
+    this.onChange?.(this);
   }
 }

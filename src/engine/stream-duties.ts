@@ -107,9 +107,19 @@ export class StreamDuties implements InsertTarget {
   refresh(): void {
     const want = this.needsTap() ? this.sourceLeg : null;
     if (this.leg === want) return;
-    if (this.leg) this.leg.taps = this.leg.taps.filter((t) => t !== this.tap);
+    this.untap();
     this.leg = want;
-    if (want) want.taps = [...want.taps, this.tap];
+    if (want) {
+      want.taps = [...want.taps, this.tap];
+      want.onChange?.(want);
+    }
+  }
+
+  private untap(): void {
+    const leg = this.leg;
+    if (!leg) return;
+    leg.taps = leg.taps.filter((t) => t !== this.tap);
+    leg.onChange?.(leg);
   }
 
   /** True while the tap is installed (tests and query). */
@@ -123,7 +133,7 @@ export class StreamDuties implements InsertTarget {
     this.insertion?.finish();
     this.blockDtmf = this.blockMedia = this.silence = this.detect = false;
     this.sender = undefined;
-    if (this.leg) this.leg.taps = this.leg.taps.filter((t) => t !== this.tap);
+    this.untap();
     this.leg = null;
   }
 

@@ -144,7 +144,7 @@ test('latch: the endpoint is learned from the first packet and reported once', {
   const real = await Endpoint.open(spare++);
   try {
     const seen: RelayLeg[] = [];
-    c.pa.rtp.onEndpoint = (leg) => seen.push(leg);
+    c.pa.rtp.onChange = (leg) => seen.push(leg);
     real.send(rtp(0, 1, 1, 0xa), c.pa.rtp.localPort);
     await c.b.next();
     c.b.send(rtp(0, 2, 2, 0xb), c.pb.rtp.localPort);
@@ -184,7 +184,7 @@ test('handover: the endpoint follows the latest source', { skip }, async () => {
   const moved = await Endpoint.open(spare++);
   try {
     let events = 0;
-    c.pa.rtp.onEndpoint = () => events++;
+    c.pa.rtp.onChange = () => events++;
     c.a.send(rtp(0, 1, 1, 0xa), c.pa.rtp.localPort);
     await c.b.next();
     moved.send(rtp(0, 2, 2, 0xa), c.pa.rtp.localPort);

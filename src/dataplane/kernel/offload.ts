@@ -43,7 +43,7 @@ export interface KernelOffloadOptions {
   log: OffloadLogger;
   /** How often kernel counters are read into the legs (ms). Must stay well under the media timeout. */
   syncMs?: number;
-  /** How often offloaded legs are checked for new taps, blocking or closing (ms). */
+  /** How often registered legs are re-checked in case a change went unreported (ms); legs report through onChange. */
   watchMs?: number;
   nftPath?: string;
   /** Suffix of the table names (default: the process id). */
@@ -118,7 +118,7 @@ export class KernelOffload {
   private flushQueued = false;
   private readonly timers: NodeJS.Timeout[] = [];
   private disabled = false;
-  private readonly onEndpoint = (leg: RelayLeg) => this.endpointChanged(leg);
+  private readonly onChange = (leg: RelayLeg) => this.legChanged(leg);
   /** Transactions sent, for tests and benchmarks. */
   transactions = 0;
 
@@ -145,7 +145,8 @@ export class KernelOffload {
       }
     }
     k.timers.push(setInterval(() => void k.sync(), opts.syncMs ?? 1000));
-    k.timers.push(setInterval(() => k.watch(), opts.watchMs ?? 20));
+    // Legs report their own changes (onChange); this scan is only a safety net.
+    k.timers.push(setInterval(() => k.watch(), opts.watchMs ?? 1000));
     for (const t of k.timers) t.unref();
     return k;
   }
@@ -170,7 +171,7 @@ export class KernelOffload {
         if (!st) {
           st = { allowed: true, installed: null, eligible: false, seenPackets: 0, seenBytes: 0 };
           this.legs.set(leg, st);
-          leg.onEndpoint = this.onEndpoint;
+          leg.onChange = this.onChange;
         }
         st.allowed = !/SAVP|DTLS|TLS/i.test(s.proto);
         this.dirty.add(leg);
@@ -185,7 +186,8 @@ export class KernelOffload {
     this.schedule();
   }
 
-  private endpointChanged(leg: RelayLeg): void {
+  /** A leg learned or moved its endpoint, gained or lost taps, or closed: re-evaluate it and its peer. */
+  private legChanged(leg: RelayLeg): void {
     // The leg's own entry (keyed by its source) and the entries sending to it (their destination).
     this.dirty.add(leg);
     const peer = leg.sink;
@@ -232,7 +234,7 @@ export class KernelOffload {
     };
   }
 
-  /** Cheap periodic check of registered legs: taps, blocking and closing show up here within watchMs. */
+  /** Safety net: anything a leg failed to report shows up here within watchMs. */
   private watch(): void {
     if (this.disabled) return;
     for (const [leg, st] of this.legs) {
@@ -317,7 +319,7 @@ export class KernelOffload {
       c.st.seenBytes = 0;
       if (c.leg.closed && !c.next) {
         this.legs.delete(c.leg);
-        if (c.leg.onEndpoint === this.onEndpoint) c.leg.onEndpoint = null;
+        if (c.leg.onChange === this.onChange) c.leg.onChange = null;
       }
     }
     if (!ok) await this.resync();
@@ -391,7 +393,7 @@ export class KernelOffload {
     for (const [leg, st] of this.legs) {
       st.installed = null;
       leg.kernelized = false;
-      if (leg.onEndpoint === this.onEndpoint) leg.onEndpoint = null;
+      if (leg.onChange === this.onChange) leg.onChange = null;
     }
     this.legs.clear();
     this.keys.clear();

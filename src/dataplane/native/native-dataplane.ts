@@ -114,7 +114,7 @@ export class NativeDataplane implements Dataplane {
   private item(kind: number, slot: number, gen: number, packet: Buffer | undefined): void {
     const leg = this.legs[slot];
     if (!leg || leg.gen !== gen || leg.closed) return;
-    if (kind === ITEM_ENDPOINT) leg.onEndpoint?.(leg);
+    if (kind === ITEM_ENDPOINT) leg.onChange?.(leg);
     else if (packet) leg.deliver(packet, kind === ITEM_RTCP);
   }
 }

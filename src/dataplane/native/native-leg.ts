@@ -69,7 +69,7 @@ export interface RelayContext {
 export class NativeRelayLeg implements RelayLeg {
   advertised: Endpoint | null = null;
   kernelized = false;
-  onEndpoint: ((leg: RelayLeg) => void) | null = null;
+  onChange: ((leg: RelayLeg) => void) | null = null;
   readonly rtp: Counters;
   readonly rtcp: Counters;
   private readonly view: View;
@@ -248,5 +248,6 @@ export class NativeRelayLeg implements RelayLeg {
     this._closed = true;
     this.view.f64 = this.view.f64.slice(this.view.base, this.view.base + SLOT_F64);
     this.view.base = 0;
+    this.onChange?.(this);
   }
 }
