@@ -13,20 +13,14 @@
  *   --baseline=DIR/bin/sipmedia.js   also run another build of sipmedia (before/after a change)
  *   --report-only=FILE [--write-docs]  re-render the report of a saved run (bench/results/*.raw)
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { machineDescription } from './lib/proc.mjs';
-import {
-  NG_PORT,
-  commandLine,
-  killAll,
-  nativeBuilt,
-  relayVariants,
-  rtpengineVersion,
-} from './lib/proxies.mjs';
+import { commandLine, killAll, nativeBuilt, relayVariants, rtpengineVersion } from './lib/proxies.mjs';
 import { buildLoadgen, relayRun, saturated } from './lib/relay-run.mjs';
 import { writeReport } from './lib/report.mjs';
 import { pacedSetup, sequentialSetup } from './lib/setup-run.mjs';
+import { lock, unlock } from './lib/lock.mjs';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
@@ -69,31 +63,6 @@ const PLAN = quick
       satMeasureMs: 4000,
       budgetMs: 15 * 60_000,
     };
-
-const LOCK = '/tmp/sipmedia-bench.lock';
-let locked = false;
-function lock() {
-  try {
-    mkdirSync(LOCK);
-  } catch {
-    let owner = 0;
-    try {
-      owner = Number(readFileSync(`${LOCK}/pid`, 'utf8'));
-      process.kill(owner, 0);
-    } catch {
-      owner = 0;
-    }
-    if (owner) throw new Error(`another bench (pid ${owner}) is running: the ports ${NG_PORT}+ are shared`);
-    rmSync(LOCK, { recursive: true, force: true });
-    mkdirSync(LOCK);
-  }
-  writeFileSync(`${LOCK}/pid`, String(process.pid));
-  locked = true;
-}
-function unlock() {
-  if (locked) rmSync(LOCK, { recursive: true, force: true });
-  locked = false;
-}
 
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 const started = Date.now();

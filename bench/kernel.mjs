@@ -1,0 +1,248 @@
+#!/usr/bin/env node
+/**
+ * Kernel offload benchmark (issue 8): sipmedia --kernel=require against sipmedia --kernel=off and Debian's
+ * rtpengine in userspace, with the relay in its own network namespace R and the load generator's two ends
+ * in namespaces A and B (veth pairs, ip_forward=1 in R). Packets per relay CPU-second (softirq included) at
+ * 20 k pps, A/B/C alternation with idle, self-delivery and plain-routing baselines in every round, then a
+ * saturation search. Results: stdout, bench/results/kernel-last-run.raw (kernel-last-quick.raw for --quick;
+ * JSON, gitignored) and (full runs) the "Kernel offload" section of docs/benchmarks.md.
+ *
+ *   npx tsc -p tsconfig.build.json && node bench/kernel.mjs      full run (about 7 minutes; root)
+ *   node bench/kernel.mjs --quick                                 about 1 minute, prints only (--write-docs to write)
+ *   node bench/kernel.mjs --report-only=FILE [--write-docs]       re-render a saved run
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { NgAgent } from './kernel/agent.mjs';
+import { buildLoadgenNetns, measure, relayCommand, saturated } from './kernel/measure.mjs';
+import { BenchNetns, netnsUnavailable } from './kernel/netns.mjs';
+import { renderReport, summarize } from './kernel/report.mjs';
+import { machineDescription } from './lib/proc.mjs';
+import { RTPENGINE, rtpengineVersion } from './lib/proxies.mjs';
+import { lock, unlock } from './lib/lock.mjs';
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const writeDocs = argv.includes('--write-docs') || (!quick && !argv.includes('--no-docs'));
+
+const PLAN = quick
+  ? {
+      calls: 200,
+      rounds: 1,
+      warmupMs: 1500,
+      measureMs: 3000,
+      satWarmupMs: 1000,
+      satMeasureMs: 2000,
+      kernelLadder: [1000],
+      userLadder: [600],
+      budgetMs: 150_000,
+    }
+  : {
+      calls: 200,
+      rounds: 3,
+      warmupMs: 2000,
+      measureMs: 10_000,
+      satWarmupMs: 1500,
+      satMeasureMs: 4000,
+      kernelLadder: [600, 1200, 1800, 2400, 3000, 3600],
+      userLadder: [600, 1200, 1800],
+      budgetMs: 12 * 60_000,
+    };
+
+const VARIANTS = [
+  { name: 'idle', kind: 'idle' },
+  { name: 'direct', kind: 'direct' },
+  { name: 'routing', kind: 'routing' },
+  { name: 'sipmedia-kernel', kind: 'sipmedia', kernel: 'require' },
+  { name: 'sipmedia-userspace', kind: 'sipmedia', kernel: 'off' },
+  ...(existsSync(RTPENGINE) ? [{ name: 'rtpengine-1t', kind: 'rtpengine' }] : []),
+];
+
+/** How this kernel accounts CPU time (the method in the report depends on it), from /proc/config.gz. */
+function cpuAccounting() {
+  try {
+    const cfg = execFileSync('zcat', ['/proc/config.gz'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const on = (k) => new RegExp(`^CONFIG_${k}=y`, 'm').test(cfg);
+    const hz = /^CONFIG_HZ=(\d+)/m.exec(cfg)?.[1] ?? '?';
+    const mode = on('IRQ_TIME_ACCOUNTING')
+      ? 'IRQ_TIME_ACCOUNTING'
+      : on('TICK_CPU_ACCOUNTING')
+        ? 'TICK_CPU_ACCOUNTING'
+        : 'other';
+    return `${mode}, HZ ${hz}${on('NO_HZ_IDLE') || on('NO_HZ_FULL') ? ', NO_HZ' : ''}`;
+  } catch {
+    return 'unknown (no /proc/config.gz)';
+  }
+}
+
+const live = new Set();
+const net = new BenchNetns();
+let agent;
+function cleanup() {
+  agent?.stop();
+  for (const p of live) {
+    try {
+      p.kill('SIGKILL');
+    } catch {}
+  }
+  net.destroy();
+  unlock();
+}
+
+const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+const started = Date.now();
+const overBudget = () => Date.now() - started > PLAN.budgetMs;
+
+function print(what, x) {
+  if (x.error) return console.log(`${what} ${x.relay} ${x.calls}: ERROR ${x.error}`);
+  if (x.kind === 'idle')
+    return console.log(`${what} idle: softirq ${fmt(x.cpu.softirq, 2)} s in ${fmt(x.secs, 1)} s`);
+  console.log(
+    `${what} ${x.relay} ${x.calls} calls: ${fmt(x.pps_forwarded)} pps fwd, loss ${fmt(x.loss * 100, 3)} %, ` +
+      `p50/p99 ${fmt(x.p50_us)}/${fmt(x.p99_us)} us, relay proc ${fmt(x.relayProcS, 2)} s, softirq ` +
+      `${fmt(x.cpu.softirq, 2)} s, gen ${fmt(x.genCpuS, 2)} s, others ${fmt(x.otherCores, 2)} cores` +
+      `${x.kernelPackets !== undefined ? `, kernel counted ${x.kernelPackets} of ${x.received_total}` : ''}` +
+      `${x.noisy ? ' [noisy]' : ''}${x.generatorLimited ? ' [generator-limited]' : ''}`,
+  );
+}
+
+async function attempt(v, calls, opts) {
+  try {
+    return await measure({ net, agent, live }, v, calls, opts);
+  } catch (e) {
+    return {
+      relay: v.name,
+      kind: v.kind,
+      calls,
+      error: String(e.message).split('\n')[0],
+      detail: String(e.message).slice(-2000),
+    };
+  }
+}
+
+async function main() {
+  const reportOnly = argv.find((a) => a.startsWith('--report-only='))?.slice('--report-only='.length);
+  if (reportOnly) {
+    console.log(renderReport(JSON.parse(readFileSync(reportOnly, 'utf8')), { writeDocs }));
+    return;
+  }
+  const missing = netnsUnavailable();
+  if (missing) throw new Error(`the kernel bench needs network namespaces and nft: ${missing}`);
+  if (!existsSync(fileURLToPath(new URL('../dist/cli/proxy.js', import.meta.url))))
+    throw new Error('dist/ is missing: run `npx tsc -p tsconfig.build.json` (or npm run build) first');
+  lock();
+  const hard = setTimeout(() => {
+    console.error('kernel bench: time budget exceeded, stopping');
+    cleanup();
+    process.exit(3);
+  }, PLAN.budgetMs + 120_000);
+  hard.unref();
+
+  buildLoadgenNetns();
+  net.create();
+  agent = new NgAgent(net.r, live);
+  const machine = machineDescription();
+  machine.accounting = cpuAccounting();
+  const command = `node bench/kernel.mjs ${argv.join(' ')}`.trim();
+  const results = {
+    command,
+    date: new Date().toISOString(),
+    quick,
+    machine,
+    rtpengine: rtpengineVersion(),
+    plan: PLAN,
+    commands: Object.fromEntries(
+      VARIANTS.filter((v) => relayCommand(v)).map((v) => [
+        v.name,
+        `ip netns exec R ${relayCommand(v).join(' ')}`,
+      ]),
+    ),
+    fixed: [],
+    saturation: [],
+  };
+  console.log(`machine: ${machine.nproc} x ${machine.model}, kernel ${machine.kernel}, node ${machine.node}`);
+  for (const [k, c] of Object.entries(results.commands)) console.log(`  ${k}: ${c}`);
+
+  // 1. Fixed rate, every variant once per round in the same order.
+  for (let r = 0; r < PLAN.rounds && !overBudget(); r++) {
+    for (const v of VARIANTS) {
+      const calls = v.kind === 'idle' ? 0 : PLAN.calls;
+      const x = await attempt(v, calls, { warmupMs: PLAN.warmupMs, measureMs: PLAN.measureMs, run: `f${r}` });
+      x.round = r;
+      results.fixed.push(x);
+      print('fixed', x);
+    }
+  }
+
+  // 2. Saturation: each variant still keeping up takes its next step (a failing step is tried once more).
+  // The generator alone (`direct`) goes first at every step: its cost at that rate is subtracted.
+  // `direct` (the generator alone) at every step measures the generator's own cost at that rate.
+  const ladders = new Map([
+    ['direct', PLAN.kernelLadder],
+    ['routing', PLAN.kernelLadder],
+    ['sipmedia-kernel', PLAN.kernelLadder],
+    ['sipmedia-userspace', PLAN.userLadder],
+    ['rtpengine-1t', PLAN.userLadder],
+  ]);
+  const satVariants = VARIANTS.filter((v) => ladders.has(v.name));
+  const alive = new Set(satVariants.map((v) => v.name));
+  const idleBefore = await attempt(VARIANTS[0], 0, { measureMs: PLAN.satMeasureMs });
+  idleBefore.round = 'saturation';
+  results.saturation.push(idleBefore);
+  print('saturation', idleBefore);
+  for (let k = 0; k < Math.max(...[...ladders.values()].map((l) => l.length)); k++) {
+    for (const v of satVariants) {
+      const calls = ladders.get(v.name)[k];
+      if (calls === undefined || !alive.has(v.name) || overBudget()) continue;
+      let failed = true;
+      for (let a = 0; a < 2 && failed && !overBudget(); a++) {
+        const x = await attempt(v, calls, {
+          warmupMs: PLAN.satWarmupMs,
+          measureMs: PLAN.satMeasureMs,
+          run: `s${k}${a}`,
+        });
+        x.attempt = a;
+        results.saturation.push(x);
+        print('saturation', x);
+        failed = Boolean(x.error || saturated(x) || x.generatorLimited);
+      }
+      if (failed) alive.delete(v.name);
+    }
+  }
+
+  // Nothing of ours may be left in R: every sipmedia table goes with its daemon.
+  results.leftoverTables = net.ruleset().trim();
+  results.elapsedS = (Date.now() - started) / 1000;
+  const dir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  // The previous full run's headline figures stay in the report (the last three).
+  if (!quick && existsSync(`${dir}kernel-last-run.raw`)) {
+    try {
+      const prev = JSON.parse(readFileSync(`${dir}kernel-last-run.raw`, 'utf8'));
+      if (!prev.quick) results.earlier = [summarize(prev), ...(prev.earlier ?? [])].slice(0, 3);
+    } catch {}
+  }
+  // Quick runs keep their own file, so the last full run (and its history) is not replaced by one.
+  writeFileSync(`${dir}kernel-last-${quick ? 'quick' : 'run'}.raw`, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\n${renderReport(results, { writeDocs })}`);
+  console.log(
+    `kernel bench finished in ${fmt(results.elapsedS)} s${writeDocs ? '; docs/benchmarks.md updated' : ''}`,
+  );
+  clearTimeout(hard);
+}
+
+const onSignal = () => {
+  cleanup();
+  process.exit(130);
+};
+process.once('SIGINT', onSignal);
+process.once('SIGTERM', onSignal);
+try {
+  await main();
+} catch (e) {
+  console.error(`kernel bench failed: ${e.stack ?? e}`);
+  process.exitCode = 1;
+} finally {
+  cleanup();
+}

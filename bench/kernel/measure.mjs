@@ -1,0 +1,242 @@
+/**
+ * One measurement of the kernel bench: optionally a fresh relay in namespace R, N calls set up over ng by the
+ * agent in R, the load generator's A side in namespace A and B side in namespace B, and over exactly the
+ * generator's measured window: the relay's process-tree CPU, the generator's CPU and every CPU's /proc/stat
+ * times (softirq included).
+ *
+ * Kinds: `idle` (nothing runs: the softirq floor of the machine), `direct` (the generator sends to itself inside
+ * A: what delivering into its own sockets costs in softirq), `routing` (A and B talk directly through R with
+ * ip_forward only, no relay: plain routing), `sipmedia` (--kernel=require or off), `rtpengine`.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { cpuSeconds, loadAverage } from '../lib/proc.mjs';
+import { cpuDelta, descendants, otherProcessesCpu, perCpu, processTimes, treeCpu } from './cpu.mjs';
+import { A_ADDR, B_ADDR, R_ADDR_A } from './netns.mjs';
+
+export const RTPENGINE = '/usr/bin/rtpengine';
+const SIPMEDIA_BIN = fileURLToPath(new URL('../../bin/sipmedia.js', import.meta.url));
+const SRC = fileURLToPath(new URL('./loadgen-netns.c', import.meta.url));
+export const LOADGEN_NETNS = fileURLToPath(new URL('../build/loadgen-netns', import.meta.url));
+const SOCKETS_PER_SIDE = 8;
+/** Inside R (an empty namespace), so these collide with nothing on the host. */
+export const NG_PORT = 2223;
+const PORT_MIN = 20000;
+const PORT_MAX = 60000;
+
+export function buildLoadgenNetns() {
+  execFileSync('cc', ['-O2', '-Wall', '-o', LOADGEN_NETNS, SRC], { stdio: 'inherit' });
+}
+
+/** The relay's command line (run in R through `ip netns exec`, which execs it: same PID). */
+export function relayCommand(v) {
+  const common = [
+    `--interface=${R_ADDR_A}`,
+    `--listen-ng=127.0.0.1:${NG_PORT}`,
+    '--foreground',
+    '--log-level=3',
+    `--port-min=${PORT_MIN}`,
+    `--port-max=${PORT_MAX}`,
+  ];
+  if (v.kind === 'rtpengine')
+    return [RTPENGINE, '--config-file=none', '--table=-1', '--num-threads=1', '--log-stderr', ...common];
+  if (v.kind === 'sipmedia')
+    return [process.execPath, SIPMEDIA_BIN, 'proxy', ...common, `--kernel=${v.kernel}`];
+  return null;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Machine busy cores (user + nice + system + irq + softirq) over `ms` before a run, and the load average. */
+export async function idleCheck(ms = 300) {
+  const a = perCpu();
+  await sleep(ms);
+  const d = cpuDelta(a, perCpu());
+  return { busyCores: (d.user + d.nice + d.system + d.irq + d.softirq) / (ms / 1000), load1: loadAverage() };
+}
+
+/**
+ * @param ctx { net, agent, live } — namespaces, the ng agent in R, the Set of live child processes
+ * @param v   variant { name, kind, kernel? }
+ */
+export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
+  const before = await idleCheck();
+  if (v.kind === 'idle') {
+    const pa = processTimes();
+    const a = perCpu();
+    const t0 = performance.now();
+    await sleep(measureMs);
+    const d = cpuDelta(a, perCpu());
+    const secs = (performance.now() - t0) / 1000;
+    const otherS = otherProcessesCpu(pa, processTimes(), new Set());
+    return {
+      relay: v.name,
+      kind: v.kind,
+      calls: 0,
+      secs,
+      cpu: d,
+      otherS,
+      otherCores: otherS / secs,
+      before,
+      noisy: before.busyCores > 0.5 || otherS / secs > 0.5,
+    };
+  }
+  const { net, agent, live } = ctx;
+  let relay;
+  let relayErr = '';
+  const cmd = relayCommand(v);
+  const stops = [];
+  try {
+    if (cmd) {
+      relay = spawn('ip', ['netns', 'exec', net.r, ...cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
+      live.add(relay);
+      const exited = new Promise((r) => relay.on('exit', r));
+      relay.on('exit', () => live.delete(relay));
+      relay.stderr.on('data', (d) => {
+        relayErr = (relayErr + d).slice(-8000);
+      });
+      stops.push(async () => {
+        if (relay.exitCode === null && relay.signalCode === null) relay.kill('SIGTERM');
+        const t = setTimeout(() => relay.kill('SIGKILL'), 3000);
+        await exited;
+        clearTimeout(t);
+      });
+      const up = await agent.call({ op: 'ping', port: NG_PORT, tries: 100 });
+      if (!up.up) throw new Error(`${v.name} did not answer ping: ${relayErr.slice(-2000)}`);
+    }
+    // Where each side binds and sends: direct = both ends in A, talking to each other.
+    const [nsA, nsB, addrA, addrB] =
+      v.kind === 'direct' ? [net.a, net.a, A_ADDR, A_ADDR] : [net.a, net.b, A_ADDR, B_ADDR];
+    const [tgtA, tgtB] =
+      v.kind === 'direct' ? [A_ADDR, A_ADDR] : v.kind === 'routing' ? [B_ADDR, A_ADDR] : [R_ADDR_A, R_ADDR_A];
+    const gen = spawn(
+      LOADGEN_NETNS,
+      [
+        nsA,
+        nsB,
+        addrA,
+        addrB,
+        tgtA,
+        tgtB,
+        String(calls),
+        String(warmupMs),
+        String(measureMs),
+        String(SOCKETS_PER_SIDE),
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    live.add(gen);
+    const genExit = new Promise((r) => gen.on('exit', r));
+    gen.on('exit', () => live.delete(gen));
+    const killer = setTimeout(() => gen.kill('SIGKILL'), warmupMs + measureMs + 90_000);
+    stops.push(async () => {
+      clearTimeout(killer);
+      if (gen.exitCode === null && gen.signalCode === null) gen.kill('SIGKILL');
+      await genExit;
+    });
+    const it = createInterface({ input: gen.stdout })[Symbol.asyncIterator]();
+    const nextLine = async () => {
+      const r = await it.next();
+      if (r.done) throw new Error('load generator exited early');
+      return r.value;
+    };
+    const aPorts = (await nextLine()).split(' ').slice(1).map(Number);
+    const bPorts = (await nextLine()).split(' ').slice(1).map(Number);
+    let lines;
+    let setupMs = 0;
+    if (cmd) {
+      const r = await agent.call(
+        { op: 'setup', port: NG_PORT, calls, aAddr: A_ADDR, bAddr: B_ADDR, aPorts, bPorts, run },
+        120_000,
+      );
+      lines = r.ports.map(([pa, pb]) => `${pa} ${pb}\n`);
+      setupMs = r.setupMs;
+    } else {
+      // No relay: A's socket of the call sends to B's, and B's to A's.
+      lines = Array.from(
+        { length: calls },
+        (_, i) => `${bPorts[i % bPorts.length]} ${aPorts[i % aPorts.length]}\n`,
+      );
+    }
+    const tree = relay ? [relay.pid, ...descendants(relay.pid)] : [];
+    gen.stdin.write(`${lines.join('')}GO\n`);
+    const ours = new Set([...tree, gen.pid]);
+    const sample = () => ({
+      procs: processTimes(),
+      relayCpu: treeCpu(tree),
+      genCpu: cpuSeconds(gen.pid),
+      cpu: perCpu(),
+      t: performance.now(),
+    });
+    let start;
+    let end;
+    let result;
+    for (;;) {
+      const line = await nextLine();
+      if (line === 'MEASURE_START') start = sample();
+      else if (line === 'MEASURE_END') end = sample();
+      else if (line.startsWith('{')) {
+        result = JSON.parse(line);
+        break;
+      }
+    }
+    await genExit;
+    if (!start || !end) throw new Error('load generator did not report its window');
+    const kernelPackets = v.kernel === 'require' ? kernelCounters(net, relay.pid) : undefined;
+    const secs = (end.t - start.t) / 1000;
+    const cpu = cpuDelta(start.cpu, end.cpu);
+    const relayProcS = end.relayCpu - start.relayCpu;
+    const genCpuS = end.genCpu - start.genCpu;
+    // User-space processes other than the relay tree and the generator (other sessions, this bench, the agent).
+    const otherS = otherProcessesCpu(start.procs, end.procs, ours);
+    const otherCores = otherS / secs;
+    return {
+      relay: v.name,
+      kind: v.kind,
+      calls,
+      setupMs,
+      ...result,
+      secs,
+      cpu,
+      relayProcS,
+      relayTree: tree.length,
+      genCpuS,
+      otherS,
+      otherCores,
+      kernelPackets,
+      before,
+      noisy: before.busyCores > 0.5 || otherCores > 0.5,
+      generatorLimited: result.pps_offered < 0.97 * calls * 100,
+    };
+  } finally {
+    for (const s of stops.reverse()) await s();
+  }
+}
+
+/** Packets the kernel forwarded for the sipmedia daemon `pid` (sum of its streams set's counters). */
+function kernelCounters(net, pid) {
+  try {
+    const j = JSON.parse(
+      execFileSync(
+        'ip',
+        ['netns', 'exec', net.r, 'nft', '-j', 'list', 'set', 'ip', `sipmedia_${pid}`, 'streams'],
+        {
+          encoding: 'utf8',
+          timeout: 20_000,
+          maxBuffer: 64 << 20,
+        },
+      ),
+    );
+    let n = 0;
+    for (const item of j.nftables) for (const el of item.set?.elem ?? []) n += el.elem?.counter?.packets ?? 0;
+    return n;
+  } catch (e) {
+    return `error: ${String(e.message).split('\n')[0]}`;
+  }
+}
+
+/** Saturated: more than 0.1 % lost or p99 over 100 ms. */
+export function saturated(r) {
+  return !r || r.loss > 0.001 || r.p99_us > 100_000;
+}
