@@ -29,6 +29,9 @@ export function parseRtppListen(spec: string): RtppListen {
   throw new Error(`'${spec}': expected unix:/path, cunix:/path or tcp:IP:PORT`);
 }
 
+/** Commands queued on one stream connection before it is closed. */
+const MAX_PENDING = 1000;
+
 export class RtppServer {
   readonly cache = new CookieCache();
   private udp: Socket[] = [];
@@ -109,11 +112,19 @@ export class RtppServer {
     // Commands on one connection are answered in order.
     let chain: Promise<unknown> = Promise.resolve();
     let done = false;
+    let pending = 0;
     const run = (line: string): void => {
       if (done) return;
       if (once) done = true;
+      // A client pipelining faster than we answer must not grow the queue without bound.
+      if (++pending > MAX_PENDING) {
+        done = true;
+        c.destroy();
+        return;
+      }
       chain = chain.then(async () => {
         const reply = await this.dispatcher.handle(line);
+        pending--;
         if (c.destroyed) return;
         if (once) c.end(`${reply}\n`);
         else c.write(`${reply}\n`);

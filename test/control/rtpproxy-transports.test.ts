@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { startTestDaemon } from './daemon.js';
@@ -159,6 +159,31 @@ describe('RTPproxy transports', { concurrency: false }, () => {
       assert.deepEqual(await rtppStreamPipelined(d.tcpPort, ['U '.repeat(5000), 'V'], 2), ['E1', '20040107']);
       assert.equal(await rtppStream(d.unixPath, ['\u0000\u0001\u0002 xyz']), 'E0\n');
       assert.equal(await rtppUdp(d.udpPort, 'V'), '20040107');
+      assert.equal((await rtppStreamPipelined(d.tcpPort, ['V'], 1))[0], '20040107');
+    } finally {
+      await d.stop();
+    }
+  });
+
+  test('a stream client pipelining more commands than we queue is disconnected; others are served', async () => {
+    const d = await startTestDaemon();
+    try {
+      // Ends when the server closes the connection, or (without the bound) once all replies are in.
+      const replies = await new Promise<string>((resolve, reject) => {
+        let got = '';
+        const c = connect(d.tcpPort, '127.0.0.1', () => c.write('V\n'.repeat(5000)));
+        const t = setTimeout(() => c.destroy(), 10_000);
+        c.on('data', (b) => {
+          got += b.toString('latin1');
+          if (got.split('\n').length > 5000) c.destroy();
+        });
+        c.on('close', () => {
+          clearTimeout(t);
+          resolve(got);
+        });
+        c.on('error', reject);
+      });
+      assert.ok(replies.split('\n').length < 5000, 'the connection was closed before 5000 replies');
       assert.equal((await rtppStreamPipelined(d.tcpPort, ['V'], 1))[0], '20040107');
     } finally {
       await d.stop();
