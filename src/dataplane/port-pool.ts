@@ -47,3 +47,27 @@ export class PortPool {
     this.used.delete(rtpPort);
   }
 }
+
+/** One pool per local address: different addresses may hand out the same port numbers. */
+export class PortPools {
+  private readonly pools = new Map<string, PortPool>();
+
+  constructor(
+    private readonly portMin: number,
+    private readonly portMax: number,
+  ) {}
+
+  for(address: string): PortPool {
+    let p = this.pools.get(address);
+    if (!p) {
+      p = new PortPool(this.portMin, this.portMax);
+      this.pools.set(address, p);
+    }
+    return p;
+  }
+
+  /** The pool of an address, if one was ever made. */
+  peek(address: string): PortPool | undefined {
+    return this.pools.get(address);
+  }
+}

@@ -5,7 +5,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { literalLookup } from '../util/literal-lookup.js';
-import { PortPool } from './port-pool.js';
+import { PortPools } from './port-pool.js';
 import { DgramRelayLeg, type RelayLeg } from './relay-leg.js';
 
 export interface LegPair {
@@ -59,30 +59,20 @@ function bindSocket(address: string, port: number): Promise<Socket | null> {
 }
 
 export class UserspaceDataplane implements Dataplane {
-  private readonly pools = new Map<string, PortPool>();
+  private readonly pools: PortPools;
   private open = 0;
 
-  constructor(
-    private readonly portMin: number,
-    private readonly portMax: number,
-  ) {}
+  constructor(portMin: number, portMax: number) {
+    this.pools = new PortPools(portMin, portMax);
+  }
 
   /** Pairs currently open, over all addresses. */
   get openPairs(): number {
     return this.open;
   }
 
-  private pool(address: string): PortPool {
-    let p = this.pools.get(address);
-    if (!p) {
-      p = new PortPool(this.portMin, this.portMax);
-      this.pools.set(address, p);
-    }
-    return p;
-  }
-
   async openPair(address: string): Promise<LegPair> {
-    const pool = this.pool(address);
+    const pool = this.pools.for(address);
     const family = isIPv6(address) ? 6 : 4;
     for (const port of pool.candidates()) {
       pool.take(port);
@@ -107,7 +97,7 @@ export class UserspaceDataplane implements Dataplane {
     if (pair.rtp.closed) return;
     pair.rtp.close();
     pair.rtcp.close();
-    this.pools.get(pair.rtp.localAddress)?.release(pair.rtp.localPort);
+    this.pools.peek(pair.rtp.localAddress)?.release(pair.rtp.localPort);
     this.open--;
   }
 }

@@ -4,7 +4,7 @@
  * legs with per-packet duties (taps) get their packets handed to JavaScript, which runs the taps and sends.
  */
 import { isIPv6 } from 'node:net';
-import { PortPool } from '../port-pool.js';
+import { PortPools } from '../port-pool.js';
 import { type Dataplane, type LegPair, OutOfPortsError } from '../userspace.js';
 import { ITEM_ENDPOINT, ITEM_RTCP, type NativeRelayAddon } from './addon.js';
 import { NativeRelayLeg, type RelayContext, SLOT_F64 } from './native-leg.js';
@@ -20,7 +20,7 @@ export interface NativeDataplaneOptions {
 }
 
 export class NativeDataplane implements Dataplane {
-  private readonly pools = new Map<string, PortPool>();
+  private readonly pools: PortPools;
   private readonly ctx: RelayContext;
   /** Open legs by slot, for items from the workers. */
   private readonly legs: (NativeRelayLeg | undefined)[] = [];
@@ -29,12 +29,8 @@ export class NativeDataplane implements Dataplane {
   private nextWorker = 0;
   private destroyed = false;
 
-  constructor(
-    addon: NativeRelayAddon,
-    private readonly portMin: number,
-    private readonly portMax: number,
-    opts: NativeDataplaneOptions,
-  ) {
+  constructor(addon: NativeRelayAddon, portMin: number, portMax: number, opts: NativeDataplaneOptions) {
+    this.pools = new PortPools(portMin, portMax);
     this.threads = opts.threads;
     const capacity = opts.capacity ?? Math.min((portMax - portMin + 2) * 4, 1 << 20);
     const [handle, shared] = addon.create(opts.threads, capacity, (kind, slot, gen, packet) =>
@@ -46,15 +42,6 @@ export class NativeDataplane implements Dataplane {
 
   get openPairs(): number {
     return this.open;
-  }
-
-  private pool(address: string): PortPool {
-    let p = this.pools.get(address);
-    if (!p) {
-      p = new PortPool(this.portMin, this.portMax);
-      this.pools.set(address, p);
-    }
-    return p;
   }
 
   private leg(address: string, port: number, isRtcp: boolean, worker: number): NativeRelayLeg | null {
@@ -71,7 +58,7 @@ export class NativeDataplane implements Dataplane {
   /** Binding is synchronous here; the promise keeps the {@link Dataplane} shape. */
   async openPair(address: string): Promise<LegPair> {
     if (this.destroyed) throw new Error('native dataplane is closed');
-    const pool = this.pool(address);
+    const pool = this.pools.for(address);
     const worker = this.nextWorker;
     this.nextWorker = (worker + 1) % this.threads;
     for (const port of pool.candidates()) {
@@ -99,7 +86,7 @@ export class NativeDataplane implements Dataplane {
     if (rtp.closed || !(rtp instanceof NativeRelayLeg) || !(rtcp instanceof NativeRelayLeg)) return;
     this.drop(rtp);
     this.drop(rtcp);
-    this.pools.get(rtp.localAddress)?.release(rtp.localPort);
+    this.pools.peek(rtp.localAddress)?.release(rtp.localPort);
     this.open--;
   }
 
