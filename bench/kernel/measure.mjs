@@ -9,8 +9,8 @@
  * ip_forward only, no relay: plain routing), `sipmedia` (--kernel=require or off), `rtpengine`.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { lineReader, readPorts, readWindow } from '../lib/loadgen-io.mjs';
 import { cpuSeconds, loadAverage } from '../lib/proc.mjs';
 import { cpuDelta, descendants, otherProcessesCpu, perCpu, processTimes, treeCpu } from './cpu.mjs';
 import { A_ADDR, B_ADDR, R_ADDR_A } from './netns.mjs';
@@ -135,14 +135,8 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
       if (gen.exitCode === null && gen.signalCode === null) gen.kill('SIGKILL');
       await genExit;
     });
-    const it = createInterface({ input: gen.stdout })[Symbol.asyncIterator]();
-    const nextLine = async () => {
-      const r = await it.next();
-      if (r.done) throw new Error('load generator exited early');
-      return r.value;
-    };
-    const aPorts = (await nextLine()).split(' ').slice(1).map(Number);
-    const bPorts = (await nextLine()).split(' ').slice(1).map(Number);
+    const nextLine = lineReader(gen.stdout);
+    const { aPorts, bPorts } = await readPorts(nextLine);
     let lines;
     let setupMs = 0;
     if (cmd) {
@@ -169,18 +163,7 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
       cpu: perCpu(),
       t: performance.now(),
     });
-    let start;
-    let end;
-    let result;
-    for (;;) {
-      const line = await nextLine();
-      if (line === 'MEASURE_START') start = sample();
-      else if (line === 'MEASURE_END') end = sample();
-      else if (line.startsWith('{')) {
-        result = JSON.parse(line);
-        break;
-      }
-    }
+    const { start, end, result } = await readWindow(nextLine, sample);
     await genExit;
     if (!start || !end) throw new Error('load generator did not report its window');
     const kernelPackets = v.kernel === 'require' ? kernelCounters(net, relay.pid) : undefined;
@@ -236,7 +219,5 @@ function kernelCounters(net, pid) {
   }
 }
 
-/** Saturated: more than 0.1 % lost or p99 over 100 ms. */
-export function saturated(r) {
-  return !r || r.loss > 0.001 || r.p99_us > 100_000;
-}
+/** Saturated: more than 0.1 % lost or p99 over 100 ms (the relay bench's rule). */
+export { saturated } from '../lib/relay-run.mjs';

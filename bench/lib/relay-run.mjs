@@ -4,8 +4,8 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { lineReader, readPorts, readWindow } from './loadgen-io.mjs';
 import { setupCall } from './ng.mjs';
 import { busyCores, cpuSeconds, loadAverage, machineTicks } from './proc.mjs';
 import { live, startRelay } from './proxies.mjs';
@@ -48,16 +48,9 @@ export async function relayRun(variant, calls, { warmupMs, measureMs }) {
   const genExit = new Promise((r) => gen.on('exit', (code) => r(code)));
   gen.on('exit', () => live.delete(gen));
   const killer = setTimeout(() => gen.kill('SIGKILL'), warmupMs + measureMs + 60_000);
-  const lines = createInterface({ input: gen.stdout });
-  const it = lines[Symbol.asyncIterator]();
-  const nextLine = async () => {
-    const r = await it.next();
-    if (r.done) throw new Error('load generator exited early');
-    return r.value;
-  };
+  const nextLine = lineReader(gen.stdout);
   try {
-    const aPorts = (await nextLine()).split(' ').slice(1).map(Number);
-    const bPorts = (await nextLine()).split(' ').slice(1).map(Number);
+    const { aPorts, bPorts } = await readPorts(nextLine);
     const t0 = performance.now();
     const ports = new Array(calls);
     await windowed(calls, 16, async (i) => {
@@ -66,24 +59,13 @@ export async function relayRun(variant, calls, { warmupMs, measureMs }) {
     });
     const setupMs = performance.now() - t0;
     gen.stdin.write(`${ports.join('')}GO\n`);
-    let start;
-    let end;
     const sample = () => ({
       relayCpu: cpuSeconds(relay.pid),
       genCpu: cpuSeconds(gen.pid),
       machine: machineTicks(),
       t: performance.now(),
     });
-    let result;
-    for (;;) {
-      const line = await nextLine();
-      if (line === 'MEASURE_START') start = sample();
-      else if (line === 'MEASURE_END') end = sample();
-      else if (line.startsWith('{')) {
-        result = JSON.parse(line);
-        break;
-      }
-    }
+    const { start, end, result } = await readWindow(nextLine, sample);
     await genExit;
     if (!start || !end) throw new Error('load generator did not report its window');
     const secs = (end.t - start.t) / 1000;
