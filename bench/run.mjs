@@ -19,7 +19,7 @@ import { machineDescription } from './lib/proc.mjs';
 import { commandLine, killAll, nativeBuilt, relayVariants, rtpengineVersion } from './lib/proxies.mjs';
 import { buildLoadgen, relayRun, saturated } from './lib/relay-run.mjs';
 import { writeReport } from './lib/report.mjs';
-import { pacedSetup, sequentialSetup } from './lib/setup-run.mjs';
+import { buildNgSetup, pacedSetup, sequentialSetup } from './lib/setup-run.mjs';
 import { lock, unlock } from './lib/lock.mjs';
 
 const argv = process.argv.slice(2);
@@ -87,6 +87,7 @@ async function main() {
   hard.unref();
 
   buildLoadgen();
+  buildNgSetup();
   const machine = machineDescription();
   const variants = relayVariants({ nativeThreads, js, baseline });
   if (!nativeBuilt())
@@ -114,7 +115,7 @@ async function main() {
       const s = await sequentialSetup(v, PLAN.seqCalls);
       results.sequential.push(s);
       console.log(
-        `setup ${v.name}: ${fmt(s.setupsPerS)} calls/s, offer p50/p99 ${fmt(s.offerP50Us)}/${fmt(s.offerP99Us)} us, ` +
+        `setup ${v.name}: ${fmt(s.setupsPerS)} calls/s (cold ${fmt(s.coldSetupsPerS)}), offer p50/p99 ${fmt(s.offerP50Us)}/${fmt(s.offerP99Us)} us, ` +
           `RSS ${fmt(s.rssPerCallKiB, 1)} KiB/call${s.noisy ? ' [noisy]' : ''}`,
       );
       const p = await pacedSetup(v, PLAN.pacedCalls, 500);

@@ -90,8 +90,3 @@ export async function setupCall(ng, callId, aPort, bPort) {
     answerUs: answer.rttUs,
   };
 }
-
-export function percentile(sorted, q) {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}

@@ -184,12 +184,12 @@ export function renderMarkdown(res) {
   L.push('### Call setup');
   L.push('');
   L.push(
-    '| relay | calls | setups/s (offer+answer, one at a time) | offer p50 / p99 (us) | answer p50 / p99 (us) | RSS per idle call (KiB) |',
+    '| relay | calls | setups/s (offer+answer, one at a time) | cold: first setups after start, per s | offer p50 / p99 (us) | answer p50 / p99 (us) | RSS per idle call (KiB) |',
   );
-  L.push('|---|---|---|---|---|---|');
+  L.push('|---|---|---|---|---|---|---|');
   for (const r of res.sequential) {
     L.push(
-      `| ${r.relay} | ${r.calls} | ${fmt(r.setupsPerS)} | ${fmt(r.offerP50Us)} / ${fmt(r.offerP99Us)} | ${fmt(r.answerP50Us)} / ${fmt(r.answerP99Us)} | ${fmt(r.rssPerCallKiB, 1)}${r.noisy ? ' **noisy**' : ''} |`,
+      `| ${r.relay} | ${r.calls} | ${fmt(r.setupsPerS)} | ${fmt(r.coldSetupsPerS)} | ${fmt(r.offerP50Us)} / ${fmt(r.offerP99Us)} | ${fmt(r.answerP50Us)} / ${fmt(r.answerP99Us)} | ${fmt(r.rssPerCallKiB, 1)}${r.noisy ? ' **noisy**' : ''} |`,
     );
   }
   L.push('');

@@ -1,43 +1,75 @@
 /**
- * Call setup: offer + answer one request at a time (rate and round-trip percentiles, plus resident memory
+ * Call setup, driven by the C ng client bench/ngsetup.c (so the driver's own GC and JIT pauses stay out of
+ * the figures): offer + answer one request at a time (rate and round-trip percentiles, plus resident memory
  * per idle call), and a paced run at a fixed number of setups per second (offer latency under load).
+ *
+ * Each relay first serves WARM_CALLS setups that are deleted again: sipmedia's JavaScript is compiled by
+ * V8 as it runs, so its first few hundred calls after a start are slower. That warm-up is reported as the
+ * "cold" rate; the measured runs are the steady state a long-running proxy is in. rtpengine gets the same
+ * warm-up (it has nothing to compile, and keeps the deleted calls for its delete-delay either way).
  */
-import { percentile, setupCall } from './ng.mjs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { rssKiB } from './proc.mjs';
-import { startRelay } from './proxies.mjs';
+import { NG_PORT, startRelay } from './proxies.mjs';
 import { idleCheck } from './relay-run.mjs';
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const sorted = (a) => [...a].sort((x, y) => x - y);
+const SRC = fileURLToPath(new URL('../ngsetup.c', import.meta.url));
+const BUILD = fileURLToPath(new URL('../build/', import.meta.url));
+export const NGSETUP = `${BUILD}ngsetup`;
+export const WARM_CALLS = 500;
 
-/** K calls back to back; memory before and after (idle calls, no media). */
+export function buildNgSetup() {
+  mkdirSync(BUILD, { recursive: true });
+  execFileSync('cc', ['-O2', '-Wall', '-o', NGSETUP, SRC], { stdio: 'inherit' });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs the driver; resolves with its JSON result (bounded: it gives up on a call after 2 s). */
+function ngsetup(mode, calls, rate, prefix) {
+  return new Promise((resolve, reject) => {
+    execFile(
+      NGSETUP,
+      [mode, String(NG_PORT), String(calls), String(rate), prefix],
+      { timeout: 60_000 + calls * 10 },
+      (err, stdout) => {
+        if (err) reject(err);
+        else resolve(JSON.parse(stdout));
+      },
+    );
+  });
+}
+
+/** Warm-up setups (deleted again); returns the cold rate. */
+async function warm(relay) {
+  await sleep(200);
+  const w = await ngsetup('warm', WARM_CALLS, 0, `warm-${relay.pid}`);
+  await sleep(300);
+  return w;
+}
+
+/** K calls back to back after the warm-up; memory before and after (idle calls, no media). */
 export async function sequentialSetup(variant, calls) {
   const before = await idleCheck();
   const relay = await startRelay(variant);
   try {
-    await sleep(200);
+    const cold = await warm(relay);
     const rss0 = rssKiB(relay.pid);
-    const offers = [];
-    const answers = [];
-    const t0 = performance.now();
-    for (let i = 0; i < calls; i++) {
-      const c = await setupCall(relay.ng, `seq-${i}`, 20000 + (i % 1000) * 2, 22000 + (i % 1000) * 2);
-      offers.push(c.offerUs);
-      answers.push(c.answerUs);
-    }
-    const secs = (performance.now() - t0) / 1000;
+    const s = await ngsetup('seq', calls, 0, `seq-${relay.pid}`);
     await sleep(300);
     const rss1 = rssKiB(relay.pid);
-    const o = sorted(offers);
-    const a = sorted(answers);
     return {
       relay: variant.name,
       calls,
-      setupsPerS: calls / secs,
-      offerP50Us: percentile(o, 0.5),
-      offerP99Us: percentile(o, 0.99),
-      answerP50Us: percentile(a, 0.5),
-      answerP99Us: percentile(a, 0.99),
+      failed: s.failed,
+      coldSetupsPerS: cold.setupsPerS,
+      setupsPerS: s.setupsPerS,
+      offerP50Us: s.offerP50Us,
+      offerP99Us: s.offerP99Us,
+      answerP50Us: s.answerP50Us,
+      answerP99Us: s.answerP99Us,
       rssBeforeKiB: rss0,
       rssAfterKiB: rss1,
       rssPerCallKiB: (rss1 - rss0) / calls,
@@ -49,50 +81,23 @@ export async function sequentialSetup(variant, calls) {
   }
 }
 
-/** `calls` setups started at `perSecond`, each offer then answer; offer and answer latency percentiles. */
+/** `calls` setups started at `perSecond` after the warm-up, each offer then answer; latency percentiles. */
 export async function pacedSetup(variant, calls, perSecond) {
   const before = await idleCheck();
   const relay = await startRelay(variant);
   try {
-    const offers = [];
-    const answers = [];
-    let failed = 0;
-    const inFlight = [];
-    const t0 = performance.now();
-    let started = 0;
-    // A timer tick every ~5 ms starts every setup that is due (bounded: `calls` setups in total).
-    while (started < calls) {
-      const due = Math.min(calls, Math.floor(((performance.now() - t0) / 1000) * perSecond) + 1);
-      for (; started < due; started++) {
-        const i = started;
-        inFlight.push(
-          setupCall(relay.ng, `paced-${i}`, 20000 + (i % 1000) * 2, 22000 + (i % 1000) * 2).then(
-            (c) => {
-              offers.push(c.offerUs);
-              answers.push(c.answerUs);
-            },
-            () => {
-              failed++;
-            },
-          ),
-        );
-      }
-      await sleep(5);
-    }
-    await Promise.all(inFlight);
-    const secs = (performance.now() - t0) / 1000;
-    const o = sorted(offers);
-    const a = sorted(answers);
+    await warm(relay);
+    const p = await ngsetup('paced', calls, perSecond, `paced-${relay.pid}`);
     return {
       relay: variant.name,
       calls,
       perSecond,
-      achievedPerS: calls / secs,
-      failed,
-      offerP50Us: percentile(o, 0.5),
-      offerP99Us: percentile(o, 0.99),
-      answerP50Us: percentile(a, 0.5),
-      answerP99Us: percentile(a, 0.99),
+      achievedPerS: p.setupsPerS,
+      failed: p.failed,
+      offerP50Us: p.offerP50Us,
+      offerP99Us: p.offerP99Us,
+      answerP50Us: p.answerP50Us,
+      answerP99Us: p.answerP99Us,
       before,
       noisy: before.busyCores > 0.5,
     };
