@@ -22,6 +22,8 @@ import { type ProxyConfig, UsageError, loadProxyConfig, proxyUsage } from './pro
 
 /** How often timeouts and delete delays are checked. */
 const SWEEP_MS = 250;
+/** Calls looked at per sweep: every call at least every 4 s up to 32 000 calls, each sweep well under 1 ms. */
+const SWEEP_BATCH = 2000;
 
 export interface RunningDaemon {
   engine: Engine;
@@ -59,7 +61,7 @@ export async function startDaemon(cfg: ProxyConfig, log: Logger): Promise<Runnin
     if (dataplane instanceof NativeDataplane) dataplane.close();
     throw e;
   }
-  const sweeper = setInterval(() => engine.sweep(), SWEEP_MS);
+  const sweeper = setInterval(() => engine.sweep(Date.now(), SWEEP_BATCH), SWEEP_MS);
   let done!: () => void;
   const stopped = new Promise<void>((r) => {
     done = r;

@@ -66,6 +66,11 @@ export class PortPools {
     return p;
   }
 
+  /** Addresses that have a pool. */
+  addresses(): IterableIterator<string> {
+    return this.pools.keys();
+  }
+
   /** The pool of an address, if one was ever made. */
   peek(address: string): PortPool | undefined {
     return this.pools.get(address);

@@ -39,6 +39,8 @@ const LOOP_ATTRIBUTE = 'rtpengine';
 
 export class Engine {
   readonly calls = new Map<string, Call>();
+  /** Where the last bounded sweep stopped. */
+  private sweepCursor: IterableIterator<Call> | undefined;
   readonly stats = new EngineStats();
   /** Called after a call is closed, with why (front ends: notify sockets, metrics). Must not throw. */
   readonly closeListeners: ((call: Call, reason: CloseReason) => void)[] = [];
@@ -247,29 +249,42 @@ export class Engine {
     for (const c of [...this.calls.values()]) this.destroy(c, 'forced');
   }
 
-  /** Applies the timeouts and delete delays; the daemon calls this periodically. */
-  sweep(now = Date.now()): void {
+  /**
+   * Applies the timeouts and delete delays. With `limit`, looks at no more than that many calls and goes on
+   * from there next time (the daemon's periodic sweep: tens of thousands of calls are never checked in one
+   * event-loop turn, which would hold up every request waiting behind it); without, checks every call.
+   */
+  sweep(now = Date.now(), limit = Number.POSITIVE_INFINITY): void {
+    // Map iterators survive deletions and insertions, so a cursor can wait between sweeps.
+    const it =
+      limit === Number.POSITIVE_INFINITY ? this.calls.values() : (this.sweepCursor ?? this.calls.values());
+    this.sweepCursor = undefined;
+    for (let n = 0; n < limit; n++) {
+      const next = it.next();
+      if (next.done) return;
+      this.sweepOne(next.value, now);
+    }
+    this.sweepCursor = it;
+  }
+
+  private sweepOne(call: Call, now: number): void {
     const cfg = this.config;
-    // Deleting the current entry while iterating a Map is safe; no copy of thousands of calls per sweep.
-    for (const call of this.calls.values()) {
-      if (call.busy) continue;
-      if (call.deleteAt) {
-        if (now >= call.deleteAt) this.destroy(call, call.deleteReason);
-        continue;
+    if (call.busy) return;
+    if (call.deleteAt) {
+      if (now >= call.deleteAt) this.destroy(call, call.deleteReason);
+      return;
+    }
+    if (cfg.finalTimeout > 0 && now - call.created >= cfg.finalTimeout * 1000) {
+      this.destroy(call, 'final timeout');
+    } else if (!call.answered) {
+      if (cfg.offerTimeout > 0 && now - call.lastSignal >= cfg.offerTimeout * 1000) {
+        this.destroy(call, 'offer timeout');
       }
-      if (cfg.finalTimeout > 0 && now - call.created >= cfg.finalTimeout * 1000) {
-        this.destroy(call, 'final timeout');
-      } else if (!call.answered) {
-        if (cfg.offerTimeout > 0 && now - call.lastSignal >= cfg.offerTimeout * 1000) {
-          this.destroy(call, 'offer timeout');
-        }
-      } else {
-        const last = Math.max(call.lastPacket(), call.answeredAt, call.lastSignal);
-        const silent = isOnHold(call);
-        const limit = silent ? cfg.silentTimeout : cfg.timeout;
-        if (limit > 0 && now - last >= limit * 1000)
-          this.destroy(call, silent ? 'silent timeout' : 'timeout');
-      }
+    } else {
+      const last = Math.max(call.lastPacket(), call.answeredAt, call.lastSignal);
+      const silent = isOnHold(call);
+      const limit = silent ? cfg.silentTimeout : cfg.timeout;
+      if (limit > 0 && now - last >= limit * 1000) this.destroy(call, silent ? 'silent timeout' : 'timeout');
     }
   }
 

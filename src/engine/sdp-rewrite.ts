@@ -37,7 +37,9 @@ function attrName(value: string): string {
 
 function attrPayload(value: string): string {
   const c = value.indexOf(':');
-  return c < 0 ? '' : (value.slice(c + 1).split(' ')[0] ?? '');
+  if (c < 0) return '';
+  const sp = value.indexOf(' ', c + 1);
+  return sp < 0 ? value.slice(c + 1) : value.slice(c + 1, sp);
 }
 
 /**
@@ -53,16 +55,18 @@ function layoutAttributes(m: SdpMedia, plan: RewritePlan, index: number, directi
   const tail: string[] = [];
   if (plan.isOffer && plan.opts.generateMid && m.mid === undefined) owned.push(`mid:${index + 1}`);
   const codec: string[] = [];
+  const rtp = carriesRtcp(m);
   for (const a of attrs) {
     const name = attrName(a);
     if (iceAttributeNames.has(name) || name === 'rtcp' || name === 'rtcp-mux') continue;
     if (isDirection(name) && !keepDirection) continue;
     if (name === 'ptime') tail.push(a);
-    else if (CODEC_ATTRIBUTES.has(name) && carriesRtcp(m)) codec.push(a);
+    else if (CODEC_ATTRIBUTES.has(name) && rtp) codec.push(a);
     else owned.push(a);
   }
-  if (carriesRtcp(m)) {
-    for (const fmt of m.formats) {
+  if (rtp) {
+    const formats = m.formats;
+    for (const fmt of formats) {
       const mine = codec.filter((a) => attrPayload(a) === fmt);
       const pt = Number(fmt);
       if (!mine.some((a) => attrName(a) === 'rtpmap') && STATIC_PAYLOADS.has(pt)) {
@@ -71,7 +75,7 @@ function layoutAttributes(m: SdpMedia, plan: RewritePlan, index: number, directi
       for (const n of ['rtpmap', 'fmtp', 'rtcp-fb']) owned.push(...mine.filter((a) => attrName(a) === n));
     }
     // Codec attributes for payload types not in m= (or wildcard rtcp-fb) stay, after the listed ones.
-    owned.push(...codec.filter((a) => !m.formats.includes(attrPayload(a))));
+    owned.push(...codec.filter((a) => !formats.includes(attrPayload(a))));
   }
   if (!keepDirection) owned.push(direction);
   return { head, owned, tail };

@@ -8,8 +8,21 @@ import type { SocketOptions } from 'node:dgram';
 import { lookup as dnsLookup } from 'node:dns';
 import { isIP } from 'node:net';
 
+// The last literal seen: replies and media mostly go to the same few peers, and isIP runs a long regex.
+let lastHost = '';
+let lastFamily = 0;
+
 export const literalLookup: NonNullable<SocketOptions['lookup']> = (hostname, options, callback) => {
+  if (hostname === lastHost) {
+    callback(null, hostname, lastFamily);
+    return;
+  }
   const family = isIP(hostname);
-  if (family !== 0) callback(null, hostname, family);
-  else dnsLookup(hostname, options, callback);
+  if (family === 0) {
+    dnsLookup(hostname, options, callback);
+    return;
+  }
+  lastHost = hostname;
+  lastFamily = family;
+  callback(null, hostname, family);
 };

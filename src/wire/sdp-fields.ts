@@ -46,7 +46,9 @@ export interface SdpMediaLine {
 /** Splits a field list. SDP says single spaces; tolerate runs of spaces/tabs from sloppy senders. */
 export function tokens(value: string): string[] {
   const t = value.trim();
-  return t === '' ? [] : t.split(/[ \t]+/);
+  if (t === '') return [];
+  // Well-formed lines (nearly all) split on single spaces without a regular expression.
+  return t.includes('  ') || t.includes('\t') ? t.split(/[ \t]+/) : t.split(' ');
 }
 
 /** A token fit to be written into a space-separated field (non-empty, no whitespace or line breaks). */

@@ -38,6 +38,10 @@ function parsePort(text: string | undefined): number | undefined {
 
 /** One `m=` section: the `m=` line (`lines[0]`) and the lines after it up to the next `m=`. */
 export class SdpMedia extends SdpSection {
+  /** The last parse of the m= line and the text it came from (lines may be edited directly). */
+  private parsedFrom: string | undefined;
+  private parsed: SdpMediaLine | undefined;
+
   /** `lines[0]` must be a well-formed `m=` line (throws SdpError otherwise). */
   constructor(lines: SdpLine[]) {
     super(lines);
@@ -53,10 +57,14 @@ export class SdpMedia extends SdpSection {
     return MEDIA_ORDER;
   }
 
+  /** The parsed m= line; callers must not change it. */
   private mline(): SdpMediaLine {
     const l = this.lines[0];
+    if (l?.type === 'm' && l.value === this.parsedFrom && this.parsed) return this.parsed;
     const m = l?.type === 'm' ? parseMediaLine(l.value) : undefined;
     if (!m) throw new SdpError('media section does not start with a valid m= line');
+    this.parsedFrom = l!.value;
+    this.parsed = m;
     return m;
   }
 
@@ -98,7 +106,7 @@ export class SdpMedia extends SdpSection {
 
   /** Format list (payload types for RTP). A fresh array: assign a new one to change the m= line. */
   get formats(): string[] {
-    return this.mline().formats;
+    return [...this.mline().formats];
   }
   set formats(v: string[]) {
     this.rewrite({ formats: [...v] });

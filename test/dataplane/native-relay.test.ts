@@ -324,3 +324,64 @@ test('many legs: 25 calls at once each forward their own stream', { skip }, asyn
   }
   assert.equal(dp.openPairs, 0);
 });
+
+/** Binds and closes a socket on the port: throws when the port is still held. */
+async function portFree(port: number): Promise<void> {
+  const s = createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.bind({ port, address: '127.0.0.1', exclusive: true }, () => resolve());
+  });
+  s.close();
+}
+
+test('spare pairs: opened ahead after a request, handed out next, a touched one never, closed with the relay', {
+  skip,
+}, async () => {
+  const block = reservePortBlock();
+  const sdp = new NativeDataplane(addon!, block, block + 199, { threads: 1, spares: 2 });
+  const sender = await Endpoint.open(spare++);
+  try {
+    const first = await sdp.openPair('127.0.0.1');
+    assert.equal(sdp.sparePairs('127.0.0.1').length, 0, 'the first pair is bound on the request path');
+    await new Promise((r) => setImmediate(r));
+    const ready = sdp.sparePairs('127.0.0.1');
+    assert.equal(ready.length, 2, 'two spare pairs after the request');
+    assert.equal(sdp.openPairs, 1, 'spares are not counted as pairs in use');
+
+    // A spare that received a stray packet is closed, not handed to a call.
+    const [clean, touched] = ready as [LegPair, LegPair];
+    sender.send(rtp(0, 1, 1, 1), touched.rtp.localPort);
+    const until = Date.now() + 2000;
+    while (touched.rtp.rtp.packets === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(touched.rtp.rtp.packets, 1);
+    const next = await sdp.openPair('127.0.0.1');
+    assert.equal(next, clean, 'the untouched spare is handed out');
+    assert.equal(touched.rtp.closed, true, 'the touched spare is closed');
+    await portFree(touched.rtp.localPort);
+
+    await new Promise((r) => setImmediate(r));
+    const refilled = sdp.sparePairs('127.0.0.1');
+    assert.equal(refilled.length, 2, 'refilled after the request');
+    assert.equal(sdp.openPairs, 2);
+    sdp.closePair(first);
+    sdp.closePair(next);
+    assert.equal(sdp.openPairs, 0);
+    sdp.close();
+    for (const p of refilled) {
+      await portFree(p.rtp.localPort);
+      await portFree(p.rtcp.localPort);
+    }
+  } finally {
+    sender.close();
+    sdp.close();
+  }
+});
+
+test('spare pairs are off by default for small port ranges (every pair stays free for calls)', {
+  skip,
+}, async () => {
+  await dp.openPair('127.0.0.1').then((p) => dp.closePair(p));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(dp.sparePairs('127.0.0.1').length, 0);
+});
