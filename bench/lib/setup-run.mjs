@@ -18,7 +18,7 @@ import { idleCheck } from './relay-run.mjs';
 const SRC = fileURLToPath(new URL('../ngsetup.c', import.meta.url));
 const BUILD = fileURLToPath(new URL('../build/', import.meta.url));
 export const NGSETUP = `${BUILD}ngsetup`;
-export const WARM_CALLS = 500;
+export const WARM_CALLS = 1000;
 
 export function buildNgSetup() {
   mkdirSync(BUILD, { recursive: true });
