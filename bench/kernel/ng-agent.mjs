@@ -9,7 +9,7 @@
  * learning only confirms it.
  */
 import { createInterface } from 'node:readline';
-import { NgBench, mediaPort } from '../lib/ng.mjs';
+import { NgBench, setupCall } from '../lib/ng.mjs';
 
 const out = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const clients = new Map();
@@ -22,35 +22,16 @@ const client = (port) => {
   return c;
 };
 
-function sdp(addr, port, origin) {
-  return (
-    `v=0\r\no=${origin} 1 1 IN IP4 ${addr}\r\ns=-\r\nc=IN IP4 ${addr}\r\nt=0 0\r\n` +
-    `m=audio ${port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n`
+async function setupOne(ng, callId, m, i) {
+  const c = await setupCall(
+    ng,
+    callId,
+    m.aPorts[i % m.aPorts.length],
+    m.bPorts[i % m.bPorts.length],
+    m.aAddr,
+    m.bAddr,
   );
-}
-
-async function setupCall(ng, callId, m, i) {
-  const aPort = m.aPorts[i % m.aPorts.length];
-  const bPort = m.bPorts[i % m.bPorts.length];
-  const offer = await ng.request({
-    command: 'offer',
-    'call-id': callId,
-    'from-tag': 'a-tag',
-    sdp: sdp(m.aAddr, aPort, 'a'),
-  });
-  if (offer.body.result !== 'ok')
-    throw new Error(`offer: ${offer.body['error-reason'] ?? offer.body.result}`);
-  const answer = await ng.request({
-    command: 'answer',
-    'call-id': callId,
-    'from-tag': 'a-tag',
-    'to-tag': 'b-tag',
-    sdp: sdp(m.bAddr, bPort, 'b'),
-  });
-  if (answer.body.result !== 'ok')
-    throw new Error(`answer: ${answer.body['error-reason'] ?? answer.body.result}`);
-  // A sends to the port the answer gave A; B sends to the port the offer gave B.
-  return [mediaPort(answer.body.sdp), mediaPort(offer.body.sdp)];
+  return [c.toProxyFromA, c.toProxyFromB];
 }
 
 async function handle(m) {
@@ -70,7 +51,7 @@ async function handle(m) {
     const worker = async () => {
       while (next < m.calls) {
         const i = next++;
-        ports[i] = await setupCall(ng, `kbench-${m.run}-${i}`, m, i);
+        ports[i] = await setupOne(ng, `kbench-${m.run}-${i}`, m, i);
       }
     };
     await Promise.all(Array.from({ length: Math.min(16, m.calls) }, worker));

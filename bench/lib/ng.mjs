@@ -46,9 +46,10 @@ export class NgBench {
   }
 }
 
-export function audioSdp(port, origin = 'bench') {
+/** A party's SDP (PCMU + telephone-event) at `addr`:`port`. */
+export function audioSdp(port, origin = 'bench', addr = '127.0.0.1') {
   return (
-    `v=0\r\no=${origin} 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n` +
+    `v=0\r\no=${origin} 1 1 IN IP4 ${addr}\r\ns=-\r\nc=IN IP4 ${addr}\r\nt=0 0\r\n` +
     `m=audio ${port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n`
   );
 }
@@ -61,15 +62,15 @@ export function mediaPort(sdp) {
 }
 
 /**
- * Offer + answer for one call. `aPort`/`bPort` are the parties' advertised RTP ports. Returns the proxy ports
- * each party sends to and the round-trip times.
+ * Offer + answer for one call. `aPort`/`bPort` are the parties' advertised RTP ports (at `aAddr`/`bAddr`).
+ * Returns the proxy ports each party sends to and the round-trip times.
  */
-export async function setupCall(ng, callId, aPort, bPort) {
+export async function setupCall(ng, callId, aPort, bPort, aAddr = '127.0.0.1', bAddr = '127.0.0.1') {
   const offer = await ng.request({
     command: 'offer',
     'call-id': callId,
     'from-tag': 'a-tag',
-    sdp: audioSdp(aPort, 'a'),
+    sdp: audioSdp(aPort, 'a', aAddr),
   });
   if (offer.body.result !== 'ok')
     throw new Error(`offer: ${offer.body['error-reason'] ?? offer.body.result}`);
@@ -78,7 +79,7 @@ export async function setupCall(ng, callId, aPort, bPort) {
     'call-id': callId,
     'from-tag': 'a-tag',
     'to-tag': 'b-tag',
-    sdp: audioSdp(bPort, 'b'),
+    sdp: audioSdp(bPort, 'b', bAddr),
   });
   if (answer.body.result !== 'ok')
     throw new Error(`answer: ${answer.body['error-reason'] ?? answer.body.result}`);
