@@ -8,6 +8,7 @@ import { Metrics } from '../control/metrics.js';
 import { RtppDispatcher } from '../control/rtpproxy-commands.js';
 import { Notifier } from '../control/rtpproxy-notify.js';
 import { RtppServer, parseRtppListen } from '../control/rtpproxy-server.js';
+import { GcPacer } from '../util/gc-pacer.js';
 import type { KernelOffload } from '../dataplane/kernel/offload.js';
 import { startKernelOffload } from '../dataplane/kernel/mode.js';
 import { DatagramSender } from '../dataplane/datagram-sender.js';
@@ -49,12 +50,15 @@ export async function startDaemon(cfg: ProxyConfig, log: Logger): Promise<Runnin
   const kernel = await startKernel(engine, cfg, log);
   const media = createMediaService(engine, cfg, log);
   const ngDispatcher = new NgDispatcher(engine, log, media);
+  // Short young-generation collections between requests instead of long ones during them.
+  const pacer = new GcPacer();
+  ngDispatcher.observers.push(() => pacer.poke());
   const ng = new NgServer(ngDispatcher, log);
   let frontEnds: { close: () => void };
   try {
     await ng.listenUdp(cfg.listenNg.host, cfg.listenNg.port);
     if (cfg.listenTcpNg) await ng.listenTcp(cfg.listenTcpNg.host, cfg.listenTcpNg.port);
-    frontEnds = await startControlFrontEnds(engine, ngDispatcher, media, cfg, log);
+    frontEnds = await startControlFrontEnds(engine, ngDispatcher, media, cfg, log, pacer);
   } catch (e) {
     ng.close();
     kernel?.close();
@@ -180,6 +184,7 @@ async function startControlFrontEnds(
   media: MediaService,
   cfg: ProxyConfig,
   log: Logger,
+  pacer: GcPacer,
 ): Promise<{ close: () => void }> {
   const c = cfg.control;
   const closers: (() => void)[] = [];
@@ -190,6 +195,7 @@ async function startControlFrontEnds(
     let rtpp: RtppDispatcher | undefined;
     if (c.listenUdp || c.listenRtpproxy.length) {
       rtpp = new RtppDispatcher(engine, new Notifier(c.notifyAllow, log), log, media);
+      rtpp.observers.push(() => pacer.poke());
       const srv = new RtppServer(rtpp, log);
       closers.push(() => srv.close());
       if (c.listenUdp) await srv.listenUdp(c.listenUdp.host, c.listenUdp.port);

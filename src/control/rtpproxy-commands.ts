@@ -84,6 +84,8 @@ export class RtppDispatcher {
   };
   /** Commands per letter, for /metrics. */
   readonly perCommand: Record<string, number> = {};
+  /** Called after each command was handled. Must not throw. */
+  readonly observers: (() => void)[] = [];
   private readonly state = new WeakMap<Call, RtppCallState>();
   /** e/i modifiers work when interfaces named `internal` and `external` exist (RTPproxy's bridge mode). */
   readonly bridge: boolean;
@@ -137,6 +139,7 @@ export class RtppDispatcher {
     if (/^E\d+$/.test(reply)) this.counters.ncmds_errs++;
     else this.counters.ncmds_succd++;
     this.counters.ncmds_repld++;
+    for (const o of this.observers) o();
     return reply;
   }
 

@@ -165,7 +165,8 @@ test('status page in headless Chromium shows a call created through ng, without 
       await exited;
       clearTimeout(timer);
     }
-    rmSync(profile, { recursive: true, force: true });
     await d.stop();
+    // Chromium helper processes may still be writing the profile as the browser exits.
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 });
