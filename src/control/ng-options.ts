@@ -10,8 +10,16 @@ import type { RtcpMuxMode, SignalOptions } from '../engine/options.js';
 /** A request the front end refuses before it reaches the engine. */
 export class NgRequestError extends Error {}
 
+/** Normalised keys seen so far: requests repeat a small vocabulary (bounded against made-up keys). */
+const normalizedKeys = new Map<string, string>();
+const NORMALIZED_KEYS_MAX = 1024;
+
 export function normalizeKey(k: string): string {
-  return k.toLowerCase().replace(/[-_]/g, ' ');
+  let n = normalizedKeys.get(k);
+  if (n !== undefined) return n;
+  n = k.toLowerCase().replace(/[-_]/g, ' ');
+  if (normalizedKeys.size < NORMALIZED_KEYS_MAX) normalizedKeys.set(k, n);
+  return n;
 }
 
 /** The request's keys under normalised names (`call-id`, `Call_ID` and `call id` are one key). */
@@ -107,6 +115,8 @@ export interface ParsedSignal {
   opts: SignalOptions;
   warnings: string[];
   flags: Set<string>;
+  /** The request's keys normalised (for handlers that read more of it). */
+  dict: Map<string, BValue>;
 }
 
 const MUX_MODES: ReadonlySet<string> = new Set(['offer', 'require', 'demux', 'accept', 'reject']);
@@ -223,7 +233,7 @@ export function parseSignal(d: BDict, command: 'offer' | 'answer'): ParsedSignal
   for (const k of m.keys()) {
     if (!PLAIN_KEYS.has(k)) warnings.push(`Unsupported option '${k}' ignored`);
   }
-  return { opts, warnings, flags };
+  return { opts, warnings, flags, dict: m };
 }
 
 function sdpUsesProtocol(sdp: string, proto: string): boolean {

@@ -3,7 +3,7 @@
  * Line order is kept; per media section the attributes we own (direction, rtcp, rtcp-mux) are re-emitted at
  * the end in rtpengine's order, so Kamailio setups see the same SDP shape as with rtpengine.
  */
-import { type Sdp, type SdpMedia, iceAttributeNames, isDirection } from '../wire/sdp.js';
+import { type Sdp, type SdpLine, type SdpMedia, iceAttributeNames, isDirection } from '../wire/sdp.js';
 import type { MediaSide } from './call.js';
 import { STATIC_PAYLOADS } from './static-payloads.js';
 import type { SignalOptions } from './options.js';
@@ -28,7 +28,8 @@ export interface RewritePlan {
 }
 
 /** Attributes the rewriter owns and places itself; all others keep their relative order. */
-const CODEC_ATTRIBUTES = new Set(['rtpmap', 'fmtp', 'rtcp-fb']);
+const CODEC_ORDER = ['rtpmap', 'fmtp', 'rtcp-fb'] as const;
+const CODEC_ATTRIBUTES: ReadonlySet<string> = new Set(CODEC_ORDER);
 
 function attrName(value: string): string {
   const c = value.indexOf(':');
@@ -42,40 +43,52 @@ function attrPayload(value: string): string {
   return sp < 0 ? value.slice(c + 1) : value.slice(c + 1, sp);
 }
 
+/** A codec attribute with its name and payload type read once. */
+interface CodecAttribute {
+  value: string;
+  name: string;
+  payload: string;
+}
+
 /**
  * rtpengine's layout of a media section: non-attribute lines, other attributes in their order, codec
  * attributes in m= format order (with rtpmaps for static payload types filled in), direction, rtcp,
- * rtcp-mux, ptime. `owned` ends before rtcp; `tail` (ptime) goes after rtcp-mux.
+ * rtcp-mux, ptime. `owned` ends before rtcp; `tail` (ptime) goes after rtcp-mux. Each attribute is split
+ * once: this runs for every offer and answer.
  */
 function layoutAttributes(m: SdpMedia, plan: RewritePlan, index: number, direction: string) {
-  const head = m.lines.filter((l) => l.type !== 'a');
-  const attrs = m.lines.filter((l) => l.type === 'a').map((l) => l.value);
+  const head: SdpLine[] = [];
   const keepDirection = plan.opts.originalSendrecv === true;
   const owned: string[] = [];
   const tail: string[] = [];
   if (plan.isOffer && plan.opts.generateMid && m.mid === undefined) owned.push(`mid:${index + 1}`);
-  const codec: string[] = [];
+  const codec: CodecAttribute[] = [];
   const rtp = carriesRtcp(m);
-  for (const a of attrs) {
+  for (const l of m.lines) {
+    if (l.type !== 'a') {
+      head.push(l);
+      continue;
+    }
+    const a = l.value;
     const name = attrName(a);
     if (iceAttributeNames.has(name) || name === 'rtcp' || name === 'rtcp-mux') continue;
     if (isDirection(name) && !keepDirection) continue;
     if (name === 'ptime') tail.push(a);
-    else if (CODEC_ATTRIBUTES.has(name) && rtp) codec.push(a);
+    else if (CODEC_ATTRIBUTES.has(name) && rtp) codec.push({ value: a, name, payload: attrPayload(a) });
     else owned.push(a);
   }
   if (rtp) {
     const formats = m.formats;
     for (const fmt of formats) {
-      const mine = codec.filter((a) => attrPayload(a) === fmt);
+      let hasRtpmap = false;
+      for (const c of codec) if (c.payload === fmt && c.name === 'rtpmap') hasRtpmap = true;
       const pt = Number(fmt);
-      if (!mine.some((a) => attrName(a) === 'rtpmap') && STATIC_PAYLOADS.has(pt)) {
-        owned.push(`rtpmap:${pt} ${STATIC_PAYLOADS.get(pt)}`);
-      }
-      for (const n of ['rtpmap', 'fmtp', 'rtcp-fb']) owned.push(...mine.filter((a) => attrName(a) === n));
+      if (!hasRtpmap && STATIC_PAYLOADS.has(pt)) owned.push(`rtpmap:${pt} ${STATIC_PAYLOADS.get(pt)}`);
+      for (const n of CODEC_ORDER)
+        for (const c of codec) if (c.payload === fmt && c.name === n) owned.push(c.value);
     }
     // Codec attributes for payload types not in m= (or wildcard rtcp-fb) stay, after the listed ones.
-    owned.push(...codec.filter((a) => !formats.includes(attrPayload(a))));
+    for (const c of codec) if (!formats.includes(c.payload)) owned.push(c.value);
   }
   if (!keepDirection) owned.push(direction);
   return { head, owned, tail };
@@ -119,8 +132,10 @@ export function rewriteSdp(sdp: Sdp, plan: RewritePlan): string {
       else if (mode === 'default') attrs.owned.push(`rtcp:${rtcpPort}`);
       if (p.mux) attrs.owned.push('rtcp-mux');
     }
-    attrs.owned.push(...attrs.tail);
-    m.lines = [...attrs.head, ...attrs.owned.map((value) => ({ type: 'a', value }))];
+    for (const a of attrs.tail) attrs.owned.push(a);
+    const lines = attrs.head;
+    for (const value of attrs.owned) lines.push({ type: 'a', value });
+    m.lines = lines;
   });
   return out.toString();
 }
