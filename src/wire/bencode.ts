@@ -31,38 +31,83 @@ const I = 0x69; // i
 const E = 0x65; // e
 const COLON = 0x3a;
 
+/**
+ * Encodes in two passes, sizing then writing into one buffer: replies are encoded for every request, and
+ * a buffer per token would be most of their cost.
+ */
 export function bencodeEncode(value: BValue): Buffer {
-  const parts: Buffer[] = [];
-  encodeInto(value, parts, 0);
-  return Buffer.concat(parts);
+  const out = Buffer.allocUnsafe(encodedSize(value, 0));
+  const end = writeValue(value, out, 0);
+  return end === out.length ? out : out.subarray(0, end);
 }
 
-function encodeInto(value: BValue, out: Buffer[], depth: number): void {
+/** A dictionary's keys in bencode order (byte order; already-ordered keys, the usual case, are not sorted). */
+function orderedKeys(d: BDict): string[] {
+  const keys = Object.keys(d);
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return keys.sort();
+  return keys;
+}
+
+function digits(n: number): number {
+  return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : String(n).length;
+}
+
+function encodedSize(value: BValue, depth: number): number {
   if (depth > MAX_DEPTH) throw new BencodeError('nesting too deep', 0);
   if (typeof value === 'string') {
-    const bytes = Buffer.from(value, 'utf8');
-    out.push(Buffer.from(`${bytes.length}:`), bytes);
-  } else if (typeof value === 'number') {
+    const n = Buffer.byteLength(value, 'utf8');
+    return digits(n) + 1 + n;
+  }
+  if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new BencodeError('non-finite number', 0);
-    out.push(Buffer.from(`i${Math.trunc(value)}e`));
-  } else if (Buffer.isBuffer(value)) {
-    out.push(Buffer.from(`${value.length}:`), value);
-  } else if (Array.isArray(value)) {
-    out.push(Buffer.from('l'));
-    for (const v of value) encodeInto(v, out, depth + 1);
-    out.push(Buffer.from('e'));
-  } else if (value !== null && typeof value === 'object') {
-    out.push(Buffer.from('d'));
-    for (const key of Object.keys(value).sort()) {
+    return String(Math.trunc(value)).length + 2;
+  }
+  if (Buffer.isBuffer(value)) return digits(value.length) + 1 + value.length;
+  if (Array.isArray(value)) {
+    let n = 2;
+    for (const v of value) n += encodedSize(v, depth + 1);
+    return n;
+  }
+  if (value !== null && typeof value === 'object') {
+    let n = 2;
+    for (const key of orderedKeys(value)) {
       const v = value[key];
       if (v === undefined) continue;
-      encodeInto(key, out, depth + 1);
-      encodeInto(v, out, depth + 1);
+      n += encodedSize(key, depth + 1) + encodedSize(v, depth + 1);
     }
-    out.push(Buffer.from('e'));
-  } else {
-    throw new BencodeError(`cannot encode ${typeof value}`, 0);
+    return n;
   }
+  throw new BencodeError(`cannot encode ${typeof value}`, 0);
+}
+
+/** Writes `value` at `at` (the buffer was sized by encodedSize); returns the offset after it. */
+function writeValue(value: BValue, out: Buffer, at: number): number {
+  if (typeof value === 'string') {
+    const n = Buffer.byteLength(value, 'utf8');
+    at += out.write(`${n}:`, at, 'latin1');
+    return at + out.write(value, at, 'utf8');
+  }
+  if (typeof value === 'number') return at + out.write(`i${Math.trunc(value)}e`, at, 'latin1');
+  if (Buffer.isBuffer(value)) {
+    at += out.write(`${value.length}:`, at, 'latin1');
+    return at + value.copy(out, at);
+  }
+  if (Array.isArray(value)) {
+    out[at++] = L;
+    for (const v of value) at = writeValue(v, out, at);
+    out[at++] = E;
+    return at;
+  }
+  const d = value as BDict;
+  out[at++] = D;
+  for (const key of orderedKeys(d)) {
+    const v = d[key];
+    if (v === undefined) continue;
+    at = writeValue(key, out, at);
+    at = writeValue(v, out, at);
+  }
+  out[at++] = E;
+  return at;
 }
 
 export interface DecodeResult {
