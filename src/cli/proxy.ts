@@ -9,7 +9,7 @@ import { RtppDispatcher } from '../control/rtpproxy-commands.js';
 import { Notifier } from '../control/rtpproxy-notify.js';
 import { RtppServer, parseRtppListen } from '../control/rtpproxy-server.js';
 import { GcPacer } from '../util/gc-pacer.js';
-import type { KernelOffload } from '../dataplane/kernel/offload.js';
+import { type KernelOffload, syncPeriodMs } from '../dataplane/kernel/offload.js';
 import { startKernelOffload } from '../dataplane/kernel/mode.js';
 import { DatagramSender } from '../dataplane/datagram-sender.js';
 import { loadError, loadNativeRelay } from '../dataplane/native/addon.js';
@@ -108,15 +108,31 @@ function createDataplane(cfg: ProxyConfig, log: Logger): Dataplane {
   return new UserspaceDataplane(cfg.portMin, cfg.portMax);
 }
 
-/** Kernel offload (`--kernel`), told when calls are signalled and closed. */
+/**
+ * Kernel offload (`--kernel`), told when calls are signalled and closed. Its counters are read when a front
+ * end is about to report them (`engine.refreshCounters`) and otherwise well within the media timeouts (which
+ * `set timeout` on the CLI port may change at run time).
+ */
 async function startKernel(engine: Engine, cfg: ProxyConfig, log: Logger): Promise<KernelOffload | null> {
-  const kernel = await startKernelOffload(cfg.kernel, {
-    info: (m) => log.info(m),
-    warn: (m) => log.warn(m),
-  });
+  const relayed = engine.stats.relayed;
+  const kernel = await startKernelOffload(
+    cfg.kernel,
+    {
+      info: (m) => log.info(m),
+      warn: (m) => log.warn(m),
+    },
+    {
+      syncMs: () => syncPeriodMs([engine.config.timeout, engine.config.silentTimeout]),
+      lateCounts: (packets, bytes) => {
+        relayed.rtpPackets += packets;
+        relayed.rtpBytes += bytes;
+      },
+    },
+  );
   if (kernel) {
     engine.signalListeners.push((call) => kernel.callChanged(call));
     engine.closeListeners.push((call) => kernel.callClosed(call));
+    engine.refreshCounters = (maxAgeMs) => kernel.fresh(maxAgeMs);
   }
   return kernel;
 }

@@ -212,7 +212,7 @@ export class CliPort {
   readonly commands: CliCommands;
 
   constructor(
-    engine: Engine,
+    private readonly engine: Engine,
     private readonly log: Logger,
   ) {
     this.commands = new CliCommands(engine);
@@ -236,7 +236,15 @@ export class CliPort {
     const answer = (line: string): void => {
       if (answered) return;
       answered = true;
-      c.end(this.commands.run(line));
+      // Listings report counters: the kernel's are read in first.
+      const ready = /^\s*(list|get)\s/i.test(line) ? this.engine.refreshCounters?.() : undefined;
+      if (!ready) {
+        c.end(this.commands.run(line));
+        return;
+      }
+      void ready.then(() => {
+        if (!c.destroyed) c.end(this.commands.run(line));
+      });
     };
     c.on('data', (d) => {
       buf += d.toString('utf8');

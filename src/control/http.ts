@@ -197,6 +197,7 @@ export class HttpFrontEnd {
         case 'GET /status':
           return send(res, 200, 'text/html; charset=utf-8', STATUS_HTML);
         case 'GET /status.json':
+          await this.engine.refreshCounters?.();
           return send(res, 200, 'application/json', JSON.stringify(statusSnapshot(this.engine)));
         case 'GET /ping':
           return send(res, 200, 'text/plain', 'pong\n');

@@ -89,7 +89,11 @@ export class Metrics {
   private readonly ngRequests: Counter;
   private readonly ngLatency: Histogram;
 
-  constructor(engine: Engine, ng: NgDispatcher | undefined, rtpp: RtppDispatcher | undefined) {
+  constructor(
+    private readonly engine: Engine,
+    ng: NgDispatcher | undefined,
+    rtpp: RtppDispatcher | undefined,
+  ) {
     const reg = this.registry;
     collectDefaultMetrics({ register: reg, prefix: 'sipmedia_process_' });
     new Gauge({
@@ -170,7 +174,8 @@ export class Metrics {
     this.ngLatency.observe({ command: label }, seconds);
   }
 
-  text(): Promise<string> {
+  async text(): Promise<string> {
+    await this.engine.refreshCounters?.();
     return this.registry.metrics();
   }
 

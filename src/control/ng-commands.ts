@@ -37,6 +37,9 @@ const NOT_YET = new Set([
   'inject stop',
 ]);
 
+/** Age of kernel counters a `delete` reply accepts (ms): deletes share at most one counter read a second. */
+const DELETE_COUNTERS_MS = 1000;
+
 function errorReply(reason: string): BDict {
   return { result: 'error', 'error-reason': reason };
 }
@@ -114,6 +117,7 @@ export class NgDispatcher {
         return this.delete(body);
       case 'query': {
         const m = normalizeDict(body);
+        await this.engine.refreshCounters?.();
         const call = this.engine.calls.get(requireStr(m, 'call id', 'call-id'));
         if (!call) return errorReply('Unknown call-id');
         const reply: BDict = { result: 'ok', ...formatCall(call) };
@@ -128,6 +132,7 @@ export class NgDispatcher {
         return { result: 'ok', calls: [...this.engine.calls.keys()].slice(0, limit) };
       }
       case 'statistics': {
+        await this.engine.refreshCounters?.();
         const control: Record<string, number> = {};
         for (const [k, v] of Object.entries(this.counts)) control[k.replace(/ /g, '')] = v;
         return { result: 'ok', statistics: formatStatistics(this.engine, control) };
@@ -141,7 +146,7 @@ export class NgDispatcher {
     }
   }
 
-  private delete(body: BDict): BDict {
+  private async delete(body: BDict): Promise<BDict> {
     const m = normalizeDict(body);
     const callId = requireStr(m, 'call id', 'call-id');
     const flags = new Set(list(m, 'flags').map(normalizeKey));
@@ -159,6 +164,8 @@ export class NgDispatcher {
     if (toTag) req.toTag = toTag;
     if (viaBranch) req.viaBranch = viaBranch;
     if (delay !== undefined) req.delay = delay;
+    // The reply carries the call's counters (not with `fast`).
+    if (!flags.has('fast')) await this.engine.refreshCounters?.(DELETE_COUNTERS_MS);
     try {
       const call = this.engine.delete(req);
       return flags.has('fast') ? { result: 'ok' } : { result: 'ok', ...formatCall(call) };

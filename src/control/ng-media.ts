@@ -179,11 +179,7 @@ export function parseHostPort(s: string): { host: string; port: number } | undef
  * After a successful offer/answer: `record call` (yes/on starts, no/off stops) and a per-call
  * `DTMF-log-dest`, read from the normalised request. Returns warnings for values it could not use.
  */
-export async function mediaAfterSignal(
-  engine: Engine,
-  media: MediaService,
-  m: Dict,
-): Promise<string[]> {
+export async function mediaAfterSignal(engine: Engine, media: MediaService, m: Dict): Promise<string[]> {
   const call = engine.calls.get(str(m, 'call id') ?? '');
   if (!call) return [];
   const warnings: string[] = [];

@@ -166,6 +166,7 @@ export class RtppDispatcher {
       case 'VF':
         return this.capabilities().get(cmd.date) ? '1' : '0';
       case 'I':
+        await this.engine.refreshCounters?.();
         return this.info(cmd.brief);
       case 'X':
         this.engine.shutdown();
@@ -178,6 +179,7 @@ export class RtppDispatcher {
       case 'D':
         return this.delete(cmd);
       case 'Q':
+        await this.engine.refreshCounters?.();
         return this.query(cmd);
       case 'P':
         return this.play(cmd);

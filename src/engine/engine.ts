@@ -46,6 +46,12 @@ export class Engine {
   readonly closeListeners: ((call: Call, reason: CloseReason) => void)[] = [];
   /** Called after an offer or answer changed a call's media (kernel offload re-evaluates it). Must not throw. */
   readonly signalListeners: ((call: Call) => void)[] = [];
+  /**
+   * Brings counters kept outside the legs (kernel offload's) into them, read at most `maxAgeMs` ago (default:
+   * a fraction of a second). Front ends await it before replying with counters; it resolves in bounded time
+   * even when that source does not answer. Null: the legs' counters are always current.
+   */
+  refreshCounters: ((maxAgeMs?: number) => Promise<void>) | null = null;
   /** rtcp-mux modes asked for in the offer, kept per offering side for its answer. */
   private readonly muxModes = new WeakMap<MediaSide, Set<RtcpMuxMode>>();
   readonly instanceId = Math.random().toString(36).slice(2, 10);

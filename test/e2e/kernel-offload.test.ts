@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { FRESH_MS } from '../../src/dataplane/kernel/offload.js';
 import type { BDict } from '../../src/wire/bencode.js';
 import { reservePortBlock } from '../helpers/ports.js';
 import { A_ADDR, Agent, B_ADDR, Netns, P_ADDR_A, netnsUnavailable } from './kernel-offload-netns.js';
@@ -291,6 +292,37 @@ test('media handover re-keys the kernel entry with no loss either way', {
   const k = kernelCounters();
   assert.ok((k.get(`${A_ADDR}:${a2}>${c.pa}`) ?? 0) > 0, 'the entry is keyed by the new source');
   assert.equal(k.get(`${A_ADDR}:${a1}>${c.pa}`), undefined);
+});
+
+test('query and statistics report kernel-forwarded packets at once; a deleted call keeps its last ones in the totals', {
+  skip: missing ?? false,
+}, async () => {
+  const c = await kernelCall('k5', 'a5', 'b5');
+  // One second of A's stream, all in the kernel (the periodic read comes only every 10 s).
+  await a.send('a5', P_ADDR_A, c.pa, 100, { seq0: 3, ssrc: 33, gapMs: 10 });
+  await until('B gets all of A', async () => ((await b.stats('b5')).unique === 103 ? true : undefined));
+  const key = `${A_ADDR}:${c.aPort}>${c.pa}`;
+  assert.ok((kernelCounters().get(key) ?? 0) >= 100, 'the kernel forwarded the stream');
+  // A query may reuse counters read up to FRESH_MS ago (before the last packets): let that much time pass.
+  await new Promise((r) => setTimeout(r, FRESH_MS + 50));
+  // One query, no polling: the daemon reads the kernel's counters before answering.
+  const s = await rtpStream('k5', 'ta');
+  assert.equal(s.stats.packets, 103);
+  assert.equal(s.stats.bytes, 103 * 172);
+  const total = async () => (await p.ng(ngPort, { command: 'statistics' })).statistics.totalstatistics;
+  const t0 = await total();
+
+  // Packets forwarded just before a delete are read when the entries go: the totals lose none of them.
+  await a.send('a5', P_ADDR_A, c.pa, 50, { seq0: 103, ssrc: 33 });
+  await until('B gets the rest of A', async () => ((await b.stats('b5')).unique === 153 ? true : undefined));
+  const r = await p.ng(ngPort, { command: 'delete', 'call-id': 'k5', 'delete delay': 0 });
+  assert.equal(r.result, 'ok');
+  const t1 = await until('totals with the last packets', async () => {
+    const t = await total();
+    return t.relayedpackets === t0.relayedpackets + 50 ? t : undefined;
+  });
+  assert.equal(t1.relayedbytes, t0.relayedbytes + 50 * 172);
+  assert.equal(t1.managedsessions, t0.managedsessions);
 });
 
 test('delete removes the entries; the table is gone after kill -9', { skip: missing ?? false }, async () => {

@@ -4,7 +4,12 @@
  * to start without it.
  */
 import { readFile } from 'node:fs/promises';
-import { KernelOffload, type OffloadLogger, kernelUnavailable } from './offload.js';
+import {
+  KernelOffload,
+  type KernelOffloadOptions,
+  type OffloadLogger,
+  kernelUnavailable,
+} from './offload.js';
 
 export type KernelMode = 'off' | 'auto' | 'require';
 
@@ -22,7 +27,7 @@ async function ipv6Forwarding(): Promise<boolean> {
 export async function startKernelOffload(
   mode: KernelMode,
   log: OffloadLogger,
-  opts: { nftPath?: string; syncMs?: number } = {},
+  opts: Pick<KernelOffloadOptions, 'nftPath' | 'syncMs' | 'lateCounts'> = {},
 ): Promise<KernelOffload | null> {
   if (mode === 'off') return null;
   let why = await kernelUnavailable(opts.nftPath);

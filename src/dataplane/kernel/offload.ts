@@ -2,6 +2,8 @@
  * The kernel offload manager: decides which legs the kernel forwards, keeps the nftables entries in step in
  * batched transactions through one long-lived nft process, and merges the kernel's per-entry counters into
  * the legs' own counters (so `query`, totals, statistics and the timeouts see kernel-forwarded packets).
+ * Counters are read when asked for (`fresh`: before a reply that reports them; reads are shared) and otherwise
+ * every `syncMs`, which only has to stay well inside the media timeouts.
  *
  * A leg is offloaded while it needs no per-packet work in userspace: its endpoint was learned from a packet,
  * it has no taps (recording, playback, DTMF blocking or detection...), it is not blocked, its stream is plain
@@ -12,6 +14,7 @@
  */
 import type { RelayLeg } from '../relay-leg.js';
 import { NftSession } from './nft-session.js';
+import { CoalescedReads, within } from './reads.js';
 import {
   type KernelEntry,
   type NftFamily,
@@ -39,10 +42,38 @@ export interface OffloadMedia {
   pair: { rtp: RelayLeg; rtcp: RelayLeg } | null;
 }
 
+/** Counter read period when nothing asks sooner (ms). */
+export const SYNC_MS = 10_000;
+/** Shortest counter read period (ms). */
+export const MIN_SYNC_MS = 1000;
+/** Default age of counters `fresh` accepts without a new read (ms): bounds on-demand reads to 5 a second. */
+export const FRESH_MS = 200;
+/** Longest `fresh` waits for nft before the caller goes on with the counters it has (ms). */
+export const FRESH_WAIT_MS = 500;
+
+/**
+ * The counter read period for media timeouts in seconds (0: off): `SYNC_MS`, but at most a quarter of the
+ * shortest timeout, so a kernel-forwarded call never looks idle for long; never under `MIN_SYNC_MS`.
+ */
+export function syncPeriodMs(timeoutsSeconds: readonly number[]): number {
+  let ms = SYNC_MS;
+  for (const t of timeoutsSeconds) if (t > 0) ms = Math.min(ms, (t * 1000) / 4);
+  return Math.max(MIN_SYNC_MS, ms);
+}
+
 export interface KernelOffloadOptions {
   log: OffloadLogger;
-  /** How often kernel counters are read into the legs (ms). Must stay well under the media timeout. */
-  syncMs?: number;
+  /**
+   * How often kernel counters are read into the legs when nothing asked for them sooner (ms; default
+   * `SYNC_MS`). Must stay well under the media timeouts; a function is asked again at least every second, so
+   * it can follow timeouts changed at run time.
+   */
+  syncMs?: number | (() => number);
+  /**
+   * Kernel packets and payload bytes read after their leg closed (its last ones): the engine's totals took the
+   * leg's counters when it closed, so these go to the totals through here.
+   */
+  lateCounts?: (packets: number, bytes: number) => void;
   /** How often registered legs are re-checked in case a change went unreported (ms); legs report through onChange. */
   watchMs?: number;
   nftPath?: string;
@@ -117,6 +148,8 @@ export class KernelOffload {
   private flushing = false;
   private flushQueued = false;
   private readonly timers: NodeJS.Timeout[] = [];
+  private syncTimer: NodeJS.Timeout | null = null;
+  private readonly reads = new CoalescedReads(() => this.readCounters());
   private disabled = false;
   private readonly onChange = (leg: RelayLeg) => this.legChanged(leg);
   /** Transactions sent, for tests and benchmarks. */
@@ -144,7 +177,7 @@ export class KernelOffload {
         throw new Error(`cannot create nftables table ${t.table}: ${r.output.split('\n')[0] ?? ''}`);
       }
     }
-    k.timers.push(setInterval(() => void k.sync(), opts.syncMs ?? 1000));
+    k.periodicSync();
     // Legs report their own changes (onChange); this scan is only a safety net.
     k.timers.push(setInterval(() => k.watch(), opts.watchMs ?? 1000));
     for (const t of k.timers) t.unref();
@@ -344,8 +377,43 @@ export class KernelOffload {
     }
   }
 
+  /**
+   * Resolves once the legs hold kernel counters read at most `maxAgeMs` ago: at once when a read that recent
+   * finished, else with a read in flight that started recent enough, else with the next read (shared with
+   * every caller meanwhile). Never waits more than `waitMs`: if nft does not answer, the caller goes on with
+   * the counters the legs have. Callers await it before reporting counters.
+   */
+  fresh(maxAgeMs = FRESH_MS, waitMs = FRESH_WAIT_MS): Promise<void> {
+    if (this.disabled) return Promise.resolve();
+    return within(this.reads.fresh(maxAgeMs), waitMs);
+  }
+
+  /** Reads the kernel's counters into the legs: a read that starts now, or right after the one in flight. */
+  sync(): Promise<void> {
+    return this.reads.next();
+  }
+
+  private syncPeriod(): number {
+    const p = this.opts.syncMs;
+    const ms = typeof p === 'function' ? p() : (p ?? SYNC_MS);
+    return Number.isFinite(ms) && ms > 0 ? ms : SYNC_MS;
+  }
+
+  /** Reads when no read started for a period; looks again at least every second (the period may change). */
+  private periodicSync(): void {
+    if (this.disabled) return;
+    const period = this.syncPeriod();
+    let wait = this.reads.lastStarted + period - performance.now();
+    if (wait <= 0) {
+      void this.sync();
+      wait = period;
+    }
+    this.syncTimer = setTimeout(() => this.periodicSync(), Math.min(wait, 1000));
+    this.syncTimer.unref();
+  }
+
   /** Reads the kernel's counters into the legs (packets, payload bytes, last packet time). */
-  async sync(): Promise<void> {
+  private async readCounters(): Promise<void> {
     if (this.disabled) return;
     const byKey = new Map<string, { leg: RelayLeg; st: LegState }>();
     for (const [leg, st] of this.legs) {
@@ -366,9 +434,11 @@ export class KernelOffload {
         const db = c.bytes - x.st.seenBytes;
         x.st.seenPackets = c.packets;
         x.st.seenBytes = c.bytes;
+        const payload = Math.max(0, db - dp * hdr);
         x.leg.rtp.packets += dp;
-        x.leg.rtp.bytes += Math.max(0, db - dp * hdr);
+        x.leg.rtp.bytes += payload;
         x.leg.lastPacket = now;
+        if (x.leg.closed) this.opts.lateCounts?.(dp, payload);
       }
     }
   }
@@ -390,6 +460,7 @@ export class KernelOffload {
   private shutdown(): void {
     this.disabled = true;
     for (const t of this.timers) clearInterval(t);
+    if (this.syncTimer) clearTimeout(this.syncTimer);
     for (const [leg, st] of this.legs) {
       st.installed = null;
       leg.kernelized = false;
