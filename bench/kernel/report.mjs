@@ -220,7 +220,7 @@ export function renderReport(res, { writeDocs = false } = {}) {
   const fwdOnly = median(kf.map((r) => r.received / (r.relayCpuS - r.relayProcS)));
   const rtpPpc = median(res.fixed.filter((r) => r.relay === 'rtpengine-1t' && !r.error).map((r) => r.ppc));
   L.push(
-    `- Of sipmedia-kernel's relay CPU at this rate, the daemon process itself (offloaded packets never reach it: this is its 20 ms offload watch and its once-a-second counter sync through \`nft -j\`, growing with the number of calls) is ${fmt(daemonCores, 3)} cores, ${fmt(daemonShare * 100)} % (median); the kernel's forwarding alone comes to ${fmt(fwdOnly)} packets per CPU-s, ${fmt(fwdOnly / rtpPpc, 1)} x rtpengine-1t's median ${fmt(rtpPpc)}.`,
+    `- Of sipmedia-kernel's relay CPU at this rate, the daemon process itself (offloaded packets never reach it: this is its timers: a 1 s safety-net check of offloaded legs and the counter read through \`nft -j\` every 10 s, which grows with the number of calls) is ${fmt(daemonCores, 3)} cores, ${fmt(daemonShare * 100)} % (median); the kernel's forwarding alone comes to ${fmt(fwdOnly)} packets per CPU-s, ${fmt(fwdOnly / rtpPpc, 1)} x rtpengine-1t's median ${fmt(rtpPpc)}.`,
   );
   L.push('');
   L.push(HEAD);
