@@ -8,7 +8,6 @@ import { Metrics } from '../control/metrics.js';
 import { RtppDispatcher } from '../control/rtpproxy-commands.js';
 import { Notifier } from '../control/rtpproxy-notify.js';
 import { RtppServer, parseRtppListen } from '../control/rtpproxy-server.js';
-import { GcPacer } from '../util/gc-pacer.js';
 import { type KernelOffload, syncPeriodMs } from '../dataplane/kernel/offload.js';
 import { startKernelOffload } from '../dataplane/kernel/mode.js';
 import { DatagramSender } from '../dataplane/datagram-sender.js';
@@ -18,6 +17,7 @@ import { type Dataplane, UserspaceDataplane } from '../dataplane/userspace.js';
 import { Engine } from '../engine/engine.js';
 import { DEFAULT_MAX_PLAYBACKS, MediaService } from '../engine/media-control.js';
 import { InterfaceSet } from '../engine/interfaces.js';
+import { GcPacer } from '../util/gc-pacer.js';
 import { Logger } from '../util/log.js';
 import { type ProxyConfig, UsageError, loadProxyConfig, proxyUsage } from './proxy-options.js';
 

@@ -236,8 +236,8 @@ export class CliPort {
     const answer = (line: string): void => {
       if (answered) return;
       answered = true;
-      // Listings report counters: the kernel's are read in first.
-      const ready = /^\s*(list|get)\s/i.test(line) ? this.engine.refreshCounters?.() : undefined;
+      // Commands may report counters: the kernel's are read in first (reads are shared and bounded).
+      const ready = this.engine.refreshCounters?.();
       if (!ready) {
         c.end(this.commands.run(line));
         return;

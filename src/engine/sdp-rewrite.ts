@@ -80,8 +80,7 @@ function layoutAttributes(m: SdpMedia, plan: RewritePlan, index: number, directi
   if (rtp) {
     const formats = m.formats;
     for (const fmt of formats) {
-      let hasRtpmap = false;
-      for (const c of codec) if (c.payload === fmt && c.name === 'rtpmap') hasRtpmap = true;
+      const hasRtpmap = codec.some((c) => c.payload === fmt && c.name === 'rtpmap');
       const pt = Number(fmt);
       if (!hasRtpmap && STATIC_PAYLOADS.has(pt)) owned.push(`rtpmap:${pt} ${STATIC_PAYLOADS.get(pt)}`);
       for (const n of CODEC_ORDER)
