@@ -71,6 +71,8 @@ export class Call {
   metadata: string | undefined;
   /** A signalling operation is in progress (ports being bound): the sweeper leaves the call alone. */
   busy = 0;
+  /** Latest activity the sweeper has read from the legs (ms): it reads them again once a timeout could have passed. */
+  activitySeen = 0;
 
   constructor(readonly callId: string) {}
 

@@ -12,19 +12,28 @@ import { reservePortBlock } from '../helpers/ports.js';
 
 const base = reservePortBlock();
 const dataplane = new UserspaceDataplane(base, base + 199);
-const engine = new Engine(
-  {
-    interfaces: new InterfaceSet([parseInterface('127.0.0.1')]),
-    timeout: 0,
-    silentTimeout: 0,
-    finalTimeout: 0,
-    offerTimeout: 0,
-    deleteDelay: 30,
-    maxSessions: -1,
-  },
-  dataplane,
-  silentLogger,
-);
+/** An engine on loopback with the given timeouts (s) and delete delay; everything else off. */
+function engineWith(
+  dp: UserspaceDataplane,
+  timeout: number,
+  silentTimeout: number,
+  deleteDelay: number,
+): Engine {
+  return new Engine(
+    {
+      interfaces: new InterfaceSet([parseInterface('127.0.0.1')]),
+      timeout,
+      silentTimeout,
+      finalTimeout: 0,
+      offerTimeout: 0,
+      deleteDelay,
+      maxSessions: -1,
+    },
+    dp,
+    silentLogger,
+  );
+}
+const engine = engineWith(dataplane, 0, 0, 30);
 after(() => engine.shutdown());
 
 const sdp = (port: number) =>
@@ -57,4 +66,42 @@ test('an unbounded sweep checks every call, even after a bounded one stopped hal
   assert.equal(engine.calls.size, 6);
   engine.sweep(Date.now() + 60_000);
   assert.equal(engine.calls.size, 0);
+});
+
+test("the sweeper reads a call's legs only once a timeout could have passed since the activity it last saw", async () => {
+  const b2 = reservePortBlock();
+  const dp = new UserspaceDataplane(b2, b2 + 19);
+  const timed = engineWith(dp, 60, 3600, 0);
+  try {
+    await timed.offer({ callId: 'quiet', fromTag: 'a', sdp: sdp(41000) });
+    await timed.answer({ callId: 'quiet', fromTag: 'a', toTag: 'b', sdp: sdp(41002) });
+    await timed.offer({ callId: 'busy', fromTag: 'a', sdp: sdp(41004) });
+    await timed.answer({ callId: 'busy', fromTag: 'a', toTag: 'b', sdp: sdp(41006) });
+    const reads = new Map<string, number>();
+    for (const c of timed.calls.values()) {
+      const orig = c.lastPacket.bind(c);
+      c.lastPacket = () => {
+        reads.set(c.callId, (reads.get(c.callId) ?? 0) + 1);
+        return orig();
+      };
+    }
+    const t0 = Date.now();
+    timed.sweep(t0);
+    assert.deepEqual([...reads.values()], [1, 1], 'the first sweep reads every call');
+    for (let s = 1; s <= 50; s++) timed.sweep(t0 + s * 1000);
+    assert.deepEqual([...reads.values()], [1, 1], 'no reads while no timeout can have passed');
+    // Packets on one call 30 s in; at 61 s both are read: the quiet one ends, the busy one lives on.
+    const busy = timed.calls.get('busy')!;
+    busy.monologues[0]!.media[0]!.pair!.rtp.lastPacket = t0 + 30_000;
+    timed.sweep(t0 + 61_000);
+    assert.equal(timed.calls.has('quiet'), false);
+    assert.equal(timed.calls.has('busy'), true);
+    assert.equal(reads.get('busy'), 2);
+    timed.sweep(t0 + 80_000);
+    assert.equal(reads.get('busy'), 2, 'next read once 60 s passed since the packet at 30 s');
+    timed.sweep(t0 + 91_000);
+    assert.equal(timed.calls.has('busy'), false, 'timed out 60 s after its last packet');
+  } finally {
+    timed.shutdown();
+  }
 });
