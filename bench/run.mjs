@@ -11,6 +11,7 @@
  *   --native-threads=1,2          native-dataplane variants to run (--num-threads values; 0: none)
  *   --no-js                       leave out the JavaScript dataplane (sipmedia-js)
  *   --baseline=DIR/bin/sipmedia.js   also run another build of sipmedia (before/after a change)
+ *   --baseline-dataplane=js|native   the dataplane the baseline build runs (default: its own default)
  *   --report-only=FILE [--write-docs]  re-render the report of a saved run (bench/results/*.raw)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -35,6 +36,9 @@ const nativeThreads = threadsArg
   : [1, 2];
 const js = !argv.includes('--no-js');
 const baseline = argv.find((a) => a.startsWith('--baseline='))?.slice('--baseline='.length);
+const baselineDataplane = argv
+  .find((a) => a.startsWith('--baseline-dataplane='))
+  ?.slice('--baseline-dataplane='.length);
 
 const PLAN = quick
   ? {
@@ -89,7 +93,7 @@ async function main() {
   buildLoadgen();
   buildNgSetup();
   const machine = machineDescription();
-  const variants = relayVariants({ nativeThreads, js, baseline });
+  const variants = relayVariants({ nativeThreads, js, baseline, baselineDataplane });
   if (!nativeBuilt())
     console.log('native relay addon not built (npm install builds it): native variants left out');
   const command = `${quick ? 'BENCH_QUICK=1 ' : ''}node bench/run.mjs ${argv.join(' ')}`.trim();

@@ -36,11 +36,18 @@ export const nativeBuilt = () => existsSync(NATIVE_ADDON);
  * dataplane (`sipmedia-js`) and its native dataplane with each of `nativeThreads` worker threads
  * (`sipmedia-native`, `sipmedia-native-2t`).
  */
-export function relayVariants({ nativeThreads = [1, 2], js = true, baseline } = {}) {
+export function relayVariants({ nativeThreads = [1, 2], js = true, baseline, baselineDataplane } = {}) {
   const v = [];
   if (existsSync(RTPENGINE)) v.push({ name: 'rtpengine-1t', kind: 'rtpengine', threads: 1 });
   // Another build of sipmedia (a copy of bin/ and dist/) for before/after comparisons of the relay.
-  if (baseline) v.push({ name: 'sipmedia-baseline', kind: 'sipmedia', threads: 1, bin: baseline });
+  if (baseline)
+    v.push({
+      name: 'sipmedia-baseline',
+      kind: 'sipmedia',
+      threads: 1,
+      bin: baseline,
+      dataplane: baselineDataplane,
+    });
   if (js) v.push({ name: 'sipmedia-js', kind: 'sipmedia', threads: 1, dataplane: 'js' });
   if (nativeBuilt())
     for (const t of nativeThreads)

@@ -12,6 +12,7 @@ import { type KernelOffload, syncPeriodMs } from '../dataplane/kernel/offload.js
 import { startKernelOffload } from '../dataplane/kernel/mode.js';
 import { DatagramSender } from '../dataplane/datagram-sender.js';
 import { loadError, loadNativeRelay } from '../dataplane/native/addon.js';
+import { batchHelperThreads } from '../dataplane/native/helper-threads.js';
 import { NativeDataplane } from '../dataplane/native/native-dataplane.js';
 import { type Dataplane, UserspaceDataplane } from '../dataplane/userspace.js';
 import { Engine } from '../engine/engine.js';
@@ -33,6 +34,8 @@ export interface RunningDaemon {
 }
 
 export async function startDaemon(cfg: ProxyConfig, log: Logger): Promise<RunningDaemon> {
+  // Before any relay worker exists: only Node's and V8's own threads are changed.
+  batchRuntimeThreads(log);
   const dataplane = createDataplane(cfg, log);
   const engine = new Engine(
     {
@@ -93,6 +96,15 @@ export async function startDaemon(cfg: ProxyConfig, log: Logger): Promise<Runnin
  * The userspace dataplane (`--dataplane`): the native addon's worker threads when it loads (`auto`, `native`),
  * else node:dgram in this thread. `native` without the addon is a startup error.
  */
+/** Node's helper threads must not preempt the thread answering requests (see helper-threads.ts). */
+function batchRuntimeThreads(log: Logger): void {
+  const addon = loadNativeRelay();
+  if (!addon || process.platform !== 'linux') return;
+  const r = batchHelperThreads(addon);
+  if (r.error) log.warn(`runtime helper threads: ${r.batched} set to SCHED_BATCH; ${r.error}`);
+  else log.debug(`runtime helper threads: ${r.batched} set to SCHED_BATCH`);
+}
+
 function createDataplane(cfg: ProxyConfig, log: Logger): Dataplane {
   if (cfg.dataplane !== 'js') {
     const addon = loadNativeRelay();

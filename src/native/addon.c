@@ -519,6 +519,20 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   return ret_bool(env, 1);
 }
 
+/*
+ * setBatchPolicy(tid) -> 0 or errno: puts one thread of this process under SCHED_BATCH (same share of the CPU,
+ * but its wake-ups never preempt the running thread). Changing to SCHED_BATCH needs no privilege.
+ */
+static napi_value js_set_batch_policy(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t tid = 0;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &tid) != napi_ok || tid <= 0) return ret_int(env, EINVAL);
+  struct sched_param p = {.sched_priority = 0};
+  return ret_int(env, sched_setscheduler((pid_t)tid, SCHED_BATCH, &p) == 0 ? 0 : errno);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   struct {
     const char *name;
@@ -527,7 +541,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"create", js_create},           {"destroy", js_destroy},         {"open", js_open},
       {"close", js_close},             {"setEndpoint", js_set_endpoint}, {"getEndpoint", js_get_endpoint},
       {"configure", js_configure},     {"setConfirmed", js_set_confirmed}, {"setSinks", js_set_sinks},
-      {"send", js_send},
+      {"send", js_send},               {"setBatchPolicy", js_set_batch_policy},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -243,6 +243,8 @@ static void handle_leg(worker_t *w, uint32_t slot, uint32_t gen) {
 void *worker_main(void *arg) {
   worker_t *w = arg;
   struct epoll_event evs[EPOLL_BATCH];
+  /* Named so `ps -L`/`top -H` show which thread relays (and tests can tell it from Node's own threads). */
+  pthread_setname_np(pthread_self(), "sipmedia-relay");
   while (!LOAD(&w->dp->stop)) {
     int n = epoll_wait(w->epfd, evs, EPOLL_BATCH, 1000);
     __atomic_add_fetch(&w->state, 1, __ATOMIC_SEQ_CST); /* odd: busy */

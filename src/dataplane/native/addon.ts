@@ -45,6 +45,8 @@ export interface NativeRelayAddon {
   /** Slots of the sink legs, -1 for none. */
   setSinks(h: RelayHandle, slot: number, sink: number, rtcpSink: number): void;
   send(h: RelayHandle, slot: number, packet: Buffer): boolean;
+  /** Puts thread `tid` of this process under SCHED_BATCH; 0 or the errno. */
+  setBatchPolicy(tid: number): number;
 }
 
 /** Where node-gyp puts the addon, relative to this file in src/ or dist/. */
