@@ -64,15 +64,18 @@ export class Call {
   lastSignal = Date.now();
   monologues: Monologue[] = [];
   answered = false;
-  answeredAt = 0;
+  // Timestamps start as -0 (equal to 0 and falsy, like 0), not 0: V8 would store 0 as a small integer and,
+  // when the first real timestamp (too large for one) arrives, change the field's representation, which
+  // deoptimises every function optimised for calls (seen with --trace-deopt as "wrong map").
+  answeredAt = -0;
   /** Marked for deletion: purged at this time (ms). */
-  deleteAt = 0;
+  deleteAt = -0;
   deleteReason: CloseReason = 'regular';
   metadata: string | undefined;
   /** A signalling operation is in progress (ports being bound): the sweeper leaves the call alone. */
   busy = 0;
   /** Latest activity the sweeper has read from the legs (ms): it reads them again once a timeout could have passed. */
-  activitySeen = 0;
+  activitySeen = -0;
 
   constructor(readonly callId: string) {}
 
