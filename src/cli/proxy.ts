@@ -92,10 +92,6 @@ export async function startDaemon(cfg: ProxyConfig, log: Logger): Promise<Runnin
   };
 }
 
-/**
- * The userspace dataplane (`--dataplane`): the native addon's worker threads when it loads (`auto`, `native`),
- * else node:dgram in this thread. `native` without the addon is a startup error.
- */
 /** Node's helper threads must not preempt the thread answering requests (see helper-threads.ts). */
 function batchRuntimeThreads(log: Logger): void {
   const addon = loadNativeRelay();
@@ -105,6 +101,10 @@ function batchRuntimeThreads(log: Logger): void {
   else log.debug(`runtime helper threads: ${r.batched} set to SCHED_BATCH`);
 }
 
+/**
+ * The userspace dataplane (`--dataplane`): the native addon's worker threads when it loads (`auto`, `native`),
+ * else node:dgram in this thread. `native` without the addon is a startup error.
+ */
 function createDataplane(cfg: ProxyConfig, log: Logger): Dataplane {
   if (cfg.dataplane !== 'js') {
     const addon = loadNativeRelay();

@@ -9,9 +9,9 @@
  * before it is promoted, however often collections run.
  *
  * Two V8 settings make each of those collections short (measured with `ngsetup paced`, docs/benchmarks.md):
- * - the young generation stays at its initial 1 MiB per semi-space. V8 grows it to 16 MiB as call state
- *   survives, and every scavenge then prepares all of that capacity (its evacuation prologue alone was a fifth
- *   of each pause), however little of it was in use;
+ * - the young generation stops growing: it keeps the size start-up left it at (4 MiB per semi-space for the
+ *   proxy). V8 would grow it to 16 MiB as call state survives, and every scavenge prepares all of that
+ *   capacity (its evacuation prologue alone was a fifth of each pause), however little of it is in use;
  * - scavenges run on the calling thread only. A parallel scavenge hands work to V8's helper threads and waits
  *   for them; on a small machine a helper often lands behind other work, so the pause lasted until it ran.
  *
@@ -24,8 +24,8 @@ import { runInNewContext } from 'node:vm';
 type CollectFn = (options: { type: 'minor' | 'major'; execution?: 'sync' | 'async' }) => void;
 
 /**
- * Young-generation bytes in use above which a quiet moment triggers a minor collection: below the 1 MiB
- * semi-space, so the pacer's collection usually comes before V8's own, which runs whenever it fills up.
+ * Young-generation bytes in use above which a quiet moment triggers a minor collection (about 15 call
+ * setups' garbage; in A/B runs 768 KiB did at least as well as limits from 256 KiB to 1 MiB).
  */
 export const DEFAULT_YOUNG_LIMIT = 768 * 1024;
 
@@ -51,15 +51,18 @@ function collect(): CollectFn | null {
   return collector;
 }
 
+function newSpace(): { space_size: number; space_used_size: number } | undefined {
+  for (const s of getHeapSpaceStatistics()) if (s.space_name === 'new_space') return s;
+  return undefined;
+}
+
 /** Bytes reserved for the young generation (both semi-spaces), for tests and statistics. */
 export function youngCapacity(): number {
-  for (const s of getHeapSpaceStatistics()) if (s.space_name === 'new_space') return s.space_size;
-  return 0;
+  return newSpace()?.space_size ?? 0;
 }
 
 function youngBytes(): number {
-  for (const s of getHeapSpaceStatistics()) if (s.space_name === 'new_space') return s.space_used_size;
-  return 0;
+  return newSpace()?.space_used_size ?? 0;
 }
 
 export class GcPacer {
