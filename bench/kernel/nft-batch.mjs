@@ -10,6 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { NftSession } from '../../dist/dataplane/kernel/nft-session.js';
 import { createTable, updateBatch } from '../../dist/dataplane/kernel/ruleset.js';
+import { median } from '../lib/stats.mjs';
 
 const rounds = Math.max(1, Math.min(50, Number(process.argv[2] ?? 5) || 5));
 if (process.getuid?.() !== 0 || spawnSync('nft', ['--version']).status !== 0) {
@@ -40,7 +41,6 @@ async function timed(sess, line) {
   return performance.now() - t0;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const result = { rounds, batch1000Ms: [], oneAddMs: [], oneDeleteMs: [] };
 try {
   for (let r = 0; r < rounds; r++) {

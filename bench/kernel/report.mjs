@@ -10,6 +10,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { fmt, median } from '../lib/stats.mjs';
 
 const DOC = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url));
 const BEGIN =
@@ -19,14 +20,6 @@ const RELAYS = ['routing', 'sipmedia-kernel', 'sipmedia-userspace', 'rtpengine-1
 const TARGET = 10;
 /** A relay CPU under this many cores is below what the subtraction of machine totals can resolve. */
 const NOISE_CORES = 0.01;
-
-const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-const median = (xs) => {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 /**
  * Machine busy seconds over a window: wall time x CPUs - idle - iowait - steal. With NO_HZ the idle and iowait

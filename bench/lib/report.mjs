@@ -4,19 +4,13 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { fmt, median } from './stats.mjs';
 
 const DOC = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url));
 const BEGIN =
   '<!-- bench:relay:begin (written by bench/run.mjs; keep other sections outside these markers) -->';
 const END = '<!-- bench:relay:end -->';
 
-const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-const median = (xs) => {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const by = (rows, name) => rows.filter((r) => r.relay === name && !r.error);
 
 /** Highest forwarded rate a relay sustained without saturating, and the step where it saturated. */
