@@ -10,6 +10,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { parseCounters } from '../../dist/dataplane/kernel/ruleset.js';
 import { lineReader, readPorts, readWindow } from '../lib/loadgen-io.mjs';
 import { cpuSeconds, loadAverage } from '../lib/proc.mjs';
 import { cpuDelta, descendants, otherProcessesCpu, perCpu, processTimes, treeCpu } from './cpu.mjs';
@@ -197,23 +198,15 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
   }
 }
 
-/** Packets the kernel forwarded for the sipmedia daemon `pid` (sum of its streams set's counters). */
+/** Packets the kernel forwarded for the sipmedia daemon `pid` (sum of its `daddr` map's per-stream counters). */
 function kernelCounters(net, pid) {
   try {
-    const j = JSON.parse(
-      execFileSync(
-        'ip',
-        ['netns', 'exec', net.r, 'nft', '-j', 'list', 'set', 'ip', `sipmedia_${pid}`, 'streams'],
-        {
-          encoding: 'utf8',
-          timeout: 20_000,
-          maxBuffer: 64 << 20,
-        },
-      ),
+    const out = execFileSync(
+      'ip',
+      ['netns', 'exec', net.r, 'nft', '-j', 'list', 'map', 'ip', `sipmedia_${pid}`, 'daddr'],
+      { encoding: 'utf8', timeout: 20_000, maxBuffer: 64 << 20 },
     );
-    let n = 0;
-    for (const item of j.nftables) for (const el of item.set?.elem ?? []) n += el.elem?.counter?.packets ?? 0;
-    return n;
+    return parseCounters(out).reduce((n, c) => n + c.packets, 0);
   } catch (e) {
     return `error: ${String(e.message).split('\n')[0]}`;
   }

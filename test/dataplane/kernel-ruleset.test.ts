@@ -24,8 +24,8 @@ const e: KernelEntry = {
 
 test('elements are keyed so each lookup sees fields not yet rewritten', () => {
   const x = elements(e);
-  assert.equal(x.streams, '10.0.0.2 . 4000 . 10.0.0.1 . 30000');
-  assert.equal(x.daddr, '10.0.0.2 . 4000 . 30000 : 10.0.1.2');
+  // daddr is the gate and the counter: the whole original 4-tuple.
+  assert.equal(x.daddr, '10.0.0.2 . 4000 . 10.0.0.1 . 30000 : 10.0.1.2');
   assert.equal(x.sport, '10.0.0.2 . 4000 . 30000 : 30002');
   // dport is rewritten after sport: keyed by the egress port the packet carries by then.
   assert.equal(x.dport, '10.0.0.2 . 30002 . 30000 : 5000');
@@ -36,10 +36,11 @@ test('one update line deletes by key then adds; reset flushes first', () => {
   const line = updateBatch('ip', 't', [e], [{ ...e, dport: 5002 }]);
   assert.ok(!line.includes('\n'));
   assert.ok(
-    line.indexOf('delete element ip t daddr { 10.0.0.2 . 4000 . 30000 }') < line.indexOf('add element'),
+    line.indexOf('delete element ip t daddr { 10.0.0.2 . 4000 . 10.0.0.1 . 30000 }') <
+      line.indexOf('add element'),
   );
   assert.match(line, /add element ip t dport \{ 10\.0\.0\.2 \. 30002 \. 30000 : 5002 \}/);
-  assert.match(resetBatch('ip', 't', []), /^flush set ip t streams; flush map/);
+  assert.match(resetBatch('ip', 't', []), /^flush map ip t daddr; flush map ip t sport; /);
   assert.match(createTable('ip6', 't6'), /add table ip6 t6 \{ flags owner; \}/);
 });
 
@@ -48,15 +49,19 @@ test('counters parse from nft JSON and junk is ignored', () => {
     nftables: [
       { metainfo: {} },
       {
-        set: {
+        map: {
           elem: [
-            {
-              elem: {
-                val: { concat: ['10.0.0.2', 4000, '10.0.0.1', 30000] },
-                counter: { packets: 5, bytes: 1000 },
+            [
+              {
+                elem: {
+                  val: { concat: ['10.0.0.2', 4000, '10.0.0.1', 30000] },
+                  counter: { packets: 5, bytes: 1000 },
+                },
               },
-            },
+              '10.0.1.2',
+            ],
             'x',
+            [{ elem: { val: { concat: ['10.0.0.3', 4000] }, counter: { packets: 1, bytes: 1 } } }, '1.1.1.1'],
           ],
         },
       },
@@ -92,7 +97,7 @@ test('1,000 streams go in with one transaction through the long-lived nft', {
     assert.equal(r.ok, true, r.output);
     const bad = await sess.run(updateBatch('ip', 'bench', [{ ...e, src: '10.9.9.9' }], []));
     assert.equal(bad.ok, false, 'deleting a missing element fails the transaction');
-    const list = await sess.run('list set ip bench streams');
+    const list = await sess.run('list map ip bench daddr');
     assert.equal(parseCounters(list.output).length, 1000);
   } finally {
     sess.close();

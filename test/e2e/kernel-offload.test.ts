@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FRESH_MS } from '../../src/dataplane/kernel/offload.js';
+import { parseCounters } from '../../src/dataplane/kernel/ruleset.js';
 import type { BDict } from '../../src/wire/bencode.js';
 import { reservePortBlock } from '../helpers/ports.js';
 import { A_ADDR, Agent, B_ADDR, Netns, P_ADDR_A, netnsUnavailable } from './kernel-offload-netns.js';
@@ -71,15 +72,12 @@ function tableName(): string {
   return `sipmedia_${proxy!.pid}`;
 }
 
-/** The kernel's counters of the streams set, read directly from nft in the proxy namespace. */
+/** The kernel's per-stream counters (`src:sport>lport`), read directly from nft in the proxy namespace. */
 function kernelCounters(): Map<string, number> {
   const m = new Map<string, number>();
-  const j = JSON.parse(net.exec(net.p, ['nft', '-j', 'list', 'set', 'ip', tableName(), 'streams']));
-  for (const item of j.nftables) {
-    for (const el of item.set?.elem ?? []) {
-      const v = el.elem.val.concat;
-      m.set(`${v[0]}:${v[1]}>${v[3]}`, el.elem.counter.packets);
-    }
+  for (const c of parseCounters(net.exec(net.p, ['nft', '-j', 'list', 'map', 'ip', tableName(), 'daddr']))) {
+    const [src, sport, , lport] = c.key.split('|');
+    m.set(`${src}:${sport}>${lport}`, c.packets);
   }
   return m;
 }

@@ -423,7 +423,7 @@ export class KernelOffload {
     if (byKey.size === 0) return;
     const now = Date.now();
     for (const t of this.tables) {
-      const r = await this.nft.run(`list set ${t.family} ${t.table} streams`);
+      const r = await this.nft.run(`list map ${t.family} ${t.table} daddr`);
       if (!r.ok) continue;
       const hdr = headerBytes(t.family);
       for (const c of parseCounters(r.output)) {

@@ -2,14 +2,16 @@
  * The nftables ruleset of the kernel dataplane: stateless rewriting of plain RTP, gated on the latched source.
  * (docs/kernel-offload.md explains each rule.)
  *
- * A packet from S (address . port) to our local address L and port P that is listed in `streams` is marked
- * `notrack` and rewritten in prerouting: destination = the peer's endpoint, source port = our egress leg's
- * port; routing then forwards it, and postrouting sets the source address to our egress address (a local
- * source in prerouting would be dropped as a martian). The daemon's sockets stay bound and see nothing.
+ * A packet from S (address . port) to our local address L and port P whose 4-tuple is a key of the `daddr` map
+ * is rewritten in prerouting and marked `notrack`: destination = the peer's endpoint, source port = our egress
+ * leg's port, destination port = the peer's port; routing then forwards it, and postrouting sets the source
+ * address to our egress address (a local source in prerouting would be dropped as a martian). The daemon's
+ * sockets stay bound and see nothing. The `daddr` lookup is also the gate (a miss ends the rule before any
+ * write) and carries the per-stream counters, so a packet costs four lookups in all.
  *
- * Map keys avoid the fields already rewritten: `daddr` and `sport` are keyed by the original source and local
- * port, `dport` by the source address, the rewritten (egress) source port and the local port; the postrouting
- * map by the final destination and source port. The manager keeps these keys unique.
+ * Map keys avoid the fields already rewritten: `daddr` is keyed by the original 4-tuple, `sport` by the original
+ * source and local port, `dport` by the source address, the rewritten (egress) source port and the local port;
+ * the postrouting map by the final destination and source port. The manager keeps these keys unique.
  *
  * RTCP (second byte 192-223, also when multiplexed on the RTP port) and anything that is not RTP version 2
  * never match, so the daemon keeps handling them.
@@ -50,15 +52,13 @@ export function createTable(family: NftFamily, table: string): string {
   const key3 = `${a} . inet_service . inet_service`;
   const pre =
     `meta l4proto udp @th,64,2 2 @th,72,8 != 192-223 ` +
-    `${ipk} saddr . udp sport . ${ipk} daddr . udp dport @streams notrack ` +
-    `${ipk} daddr set ${ipk} saddr . udp sport . udp dport map @daddr ` +
+    `${ipk} daddr set ${ipk} saddr . udp sport . ${ipk} daddr . udp dport map @daddr notrack ` +
     `udp sport set ${ipk} saddr . udp sport . udp dport map @sport ` +
     `udp dport set ${ipk} saddr . udp sport . udp dport map @dport`;
   const post = `ct state untracked meta l4proto udp ${ipk} saddr set ${ipk} daddr . udp dport . udp sport map @saddr`;
   return [
     `add table ${t} { flags owner; }`,
-    `add set ${t} streams { type ${a} . inet_service . ${a} . inet_service; counter; }`,
-    `add map ${t} daddr { type ${key3} : ${a}; }`,
+    `add map ${t} daddr { type ${a} . inet_service . ${a} . inet_service : ${a}; counter; }`,
     `add map ${t} sport { type ${key3} : inet_service; }`,
     `add map ${t} dport { type ${key3} : inet_service; }`,
     `add map ${t} saddr { type ${key3} : ${a}; }`,
@@ -71,22 +71,20 @@ export function createTable(family: NftFamily, table: string): string {
 
 /** The element of each set and map for one entry (key → value text as nft parses it). */
 export function elements(e: KernelEntry): {
-  streams: string;
   daddr: string;
   sport: string;
   dport: string;
   saddr: string;
 } {
   return {
-    streams: `${e.src} . ${e.sport} . ${e.laddr} . ${e.lport}`,
-    daddr: `${e.src} . ${e.sport} . ${e.lport} : ${e.dst}`,
+    daddr: `${e.src} . ${e.sport} . ${e.laddr} . ${e.lport} : ${e.dst}`,
     sport: `${e.src} . ${e.sport} . ${e.lport} : ${e.eport}`,
     dport: `${e.src} . ${e.eport} . ${e.lport} : ${e.dport}`,
     saddr: `${e.dst} . ${e.dport} . ${e.eport} : ${e.eaddr}`,
   };
 }
 
-/** Keys that must be unique over installed entries (one per map), so no entry shadows another. */
+/** Keys that must be unique over installed entries, so no entry shadows another (`daddr`'s is implied by `i`). */
 export function uniqueKeys(e: KernelEntry): string[] {
   return [
     `i|${e.src}|${e.sport}|${e.lport}`,
@@ -95,12 +93,12 @@ export function uniqueKeys(e: KernelEntry): string[] {
   ];
 }
 
-/** Counter key of a `streams` element, as `list set` reports it. */
+/** Counter key of a `daddr` element (the stream's 4-tuple), as `list map` reports it. */
 export function streamKey(src: string, sport: number, laddr: string, lport: number): string {
   return `${src}|${sport}|${laddr}|${lport}`;
 }
 
-const SETS = ['streams', 'daddr', 'sport', 'dport', 'saddr'] as const;
+const MAPS = ['daddr', 'sport', 'dport', 'saddr'] as const;
 
 /** One transaction line: delete `remove`, then add `add` (a map's key cannot be re-added with new data). */
 export function updateBatch(
@@ -116,7 +114,7 @@ export function updateBatch(
   ] as const) {
     if (list.length === 0) continue;
     const els = list.map(elements);
-    for (const s of SETS) {
+    for (const s of MAPS) {
       // The key alone names an element to delete.
       const items = els.map((x) => (verb === 'delete' ? x[s].split(' : ')[0]! : x[s]));
       cmds.push(`${verb} element ${family} ${table} ${s} { ${items.join(', ')} }`);
@@ -125,9 +123,9 @@ export function updateBatch(
   return cmds.join('; ');
 }
 
-/** One transaction line that empties every set and map, then adds `entries` (recovery after a failure). */
+/** One transaction line that empties every map, then adds `entries` (recovery after a failure). */
 export function resetBatch(family: NftFamily, table: string, entries: KernelEntry[]): string {
-  const cmds = SETS.map((s) => `flush ${s === 'streams' ? 'set' : 'map'} ${family} ${table} ${s}`);
+  const cmds = MAPS.map((s) => `flush map ${family} ${table} ${s}`);
   const add = updateBatch(family, table, [], entries);
   return add ? `${cmds.join('; ')}; ${add}` : cmds.join('; ');
 }
@@ -138,7 +136,7 @@ export interface ElementCounter {
   bytes: number;
 }
 
-/** Parses `nft -j list set ... streams` into per-element counters; tolerant of anything unexpected. */
+/** Parses `nft -j list map ... daddr` into per-element counters; tolerant of anything unexpected. */
 export function parseCounters(json: string): ElementCounter[] {
   const out: ElementCounter[] = [];
   let doc: unknown;
@@ -150,9 +148,11 @@ export function parseCounters(json: string): ElementCounter[] {
   const items = (doc as { nftables?: unknown[] })?.nftables;
   if (!Array.isArray(items)) return out;
   for (const item of items) {
-    const elems = (item as { set?: { elem?: unknown[] } })?.set?.elem;
+    const elems = (item as { map?: { elem?: unknown[] } })?.map?.elem;
     if (!Array.isArray(elems)) continue;
-    for (const el of elems) {
+    // A map element is [key, data]; the key carries the element's counter.
+    for (const pair of elems) {
+      const el = Array.isArray(pair) ? pair[0] : undefined;
       const e = (
         el as { elem?: { val?: { concat?: unknown[] }; counter?: { packets?: number; bytes?: number } } }
       )?.elem;
