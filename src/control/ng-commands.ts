@@ -18,6 +18,7 @@ import {
   requireStr,
   str,
 } from './ng-options.js';
+import { expandRtppFlags } from './rtpp-flags.js';
 
 /** rtpengine commands we know of but do not implement yet: a clear error instead of "unrecognized". */
 const NOT_YET = new Set([
@@ -68,7 +69,8 @@ export class NgDispatcher {
       const cmd = body.command;
       if (typeof cmd !== 'string' || cmd === '') throw new NgRequestError('No command in message');
       command = normalizeKey(cmd);
-      reply = await this.run(command, body);
+      // Options sent as one `rtpp-flags` string become ordinary keys first.
+      reply = await this.run(command, expandRtppFlags(body));
     } catch (e) {
       reply = this.failure(e, body);
     }

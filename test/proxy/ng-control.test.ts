@@ -168,6 +168,40 @@ test('unsupported options are accepted and reported in warning', async () => {
   await p.ng.request({ command: 'delete', 'call-id': 'warn-call' });
 });
 
+test('options as one rtpp-flags string (newer Kamailio) act as the same dictionary keys', async () => {
+  const offer = (callId: string, port: number, options: Record<string, unknown>) =>
+    p.ng.request({
+      command: 'offer',
+      'call-id': callId,
+      'from-tag': 'a',
+      sdp:
+        `v=0\r\no=x 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0 8\r\n` +
+        'a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdef012345\r\n',
+      ...options,
+    });
+  const asString = await offer('rtpp-1', p.spare[60]!, {
+    'rtpp-flags': 'replace-origin codec=[strip=[PCMA]] ICE=remove label=caller',
+  });
+  const asKeys = await offer('rtpp-2', p.spare[61]!, {
+    flags: ['replace-origin'],
+    codec: { strip: ['PCMA'] },
+    ICE: 'remove',
+    label: 'caller',
+  });
+  assert.equal(asString.result, 'ok', String(asString['error-reason']));
+  assert.equal(asString.warning, undefined);
+  const portless = (x: unknown) => String(x).replace(/\b\d{4,5}\b/g, 'PORT');
+  assert.equal(portless(asString.sdp), portless(asKeys.sdp));
+  assert.match(String(asString.sdp), /^m=audio \d+ RTP\/AVP 0\r$/m);
+  assert.doesNotMatch(String(asString.sdp), /192\.0\.2\.9|ice-ufrag/);
+  const q = await p.ng.request({ command: 'query', 'call-id': 'rtpp-1' });
+  assert.equal((q.tags as Record<string, { label?: string }>).a!.label, 'caller');
+  const bad = await offer('rtpp-3', p.spare[62]!, { 'rtpp-flags': 'codec=[strip=[PCMA]' });
+  assert.equal(bad.result, 'error');
+  assert.match(String(bad['error-reason']), /rtpp-flags/);
+  for (const id of ['rtpp-1', 'rtpp-2']) await p.ng.request({ command: 'delete', 'call-id': id });
+});
+
 test('codec strip, mask and except edit the SDP; transcoding options are a warning', async () => {
   const sdp = (port: number) =>
     `v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0 8 9 101\r\n` +
