@@ -35,7 +35,7 @@ const SPECS: Record<string, Spec> = {
   'offer-timeout': { kind: 'int', help: 'seconds an unanswered offer is kept (default 3600)' },
   'delete-delay': { kind: 'int', help: 'seconds a deleted call is kept (default 30)' },
   'max-sessions': { kind: 'int', help: 'concurrent calls allowed (default -1: no limit)' },
-  tos: { kind: 'int', short: 'T', help: 'TOS value for media packets (accepted, not applied yet)' },
+  tos: { kind: 'int', short: 'T', help: 'TOS byte of the media packets sent (e.g. 184: DSCP EF); native dataplane' },
   'log-level': { kind: 'int', short: 'L', help: '0-7, syslog levels (default 6)' },
   foreground: { kind: 'bool', short: 'f', help: 'stay in the foreground (always the case)' },
   pidfile: { kind: 'string', short: 'p', help: 'write the process id to this file' },
@@ -284,8 +284,6 @@ export function loadProxyConfig(argv: string[]): ProxyConfig {
   const tcpSpec = raw.get('listen-tcp-ng')?.at(-1);
   const maxSessions = int(raw, 'max-sessions', -1, -1, 10_000_000);
   const tos = raw.has('tos') ? int(raw, 'tos', 0, 0, 255) : undefined;
-  if (tos !== undefined)
-    warnings.push('--tos is accepted but not applied: Node.js cannot set IP_TOS on UDP sockets');
   return {
     interfaces,
     listenNg: parseListen(ngSpec, '127.0.0.1'),

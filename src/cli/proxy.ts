@@ -110,13 +110,15 @@ function createDataplane(cfg: ProxyConfig, log: Logger): Dataplane {
     const addon = loadNativeRelay();
     if (addon) {
       log.info(`dataplane: native, ${cfg.numThreads} worker thread${cfg.numThreads === 1 ? '' : 's'}`);
-      return new NativeDataplane(addon, cfg.portMin, cfg.portMax, { threads: cfg.numThreads });
+      const opts = cfg.tos === undefined ? {} : { tos: cfg.tos };
+      return new NativeDataplane(addon, cfg.portMin, cfg.portMax, { threads: cfg.numThreads, ...opts });
     }
     if (cfg.dataplane === 'native') throw new Error(`--dataplane=native: ${loadError}`);
     log.warn(`dataplane: native relay not available (${loadError}); using the JavaScript dataplane`);
   } else if (cfg.numThreads !== 1) {
     log.warn('--num-threads applies to the native dataplane only; the JavaScript dataplane uses one thread');
   }
+  if (cfg.tos !== undefined) log.warn('--tos needs the native dataplane (node:dgram cannot set IP_TOS): not applied');
   return new UserspaceDataplane(cfg.portMin, cfg.portMax);
 }
 
@@ -139,6 +141,7 @@ async function startKernel(engine: Engine, cfg: ProxyConfig, log: Logger): Promi
         relayed.rtpPackets += packets;
         relayed.rtpBytes += bytes;
       },
+      ...(cfg.tos === undefined ? {} : { tos: cfg.tos }),
     },
   );
   if (kernel) {

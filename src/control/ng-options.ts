@@ -228,7 +228,12 @@ export function parseSignal(d: BDict, command: 'offer' | 'answer'): ParsedSignal
   if (tp !== undefined && normalizeKey(tp) !== 'accept' && !sdpUsesProtocol(sdp, tp)) {
     warnings.push(`Transport protocol conversion to '${tp}' is not supported yet: protocol left as offered`);
   }
-  if (m.has('tos')) warnings.push('TOS is not applied by the userspace relay');
+  const tos = str(m, 'tos');
+  if (tos !== undefined) {
+    const n = Number(tos);
+    if (!Number.isInteger(n) || n < 0 || n > 255) throw new NgRequestError(`Invalid TOS '${tos}'`);
+    opts.tos = n;
+  }
 
   for (const k of m.keys()) {
     if (!PLAIN_KEYS.has(k)) warnings.push(`Unsupported option '${k}' ignored`);

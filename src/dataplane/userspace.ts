@@ -21,6 +21,11 @@ export interface Dataplane {
   closePair(pair: LegPair): void;
   /** Pairs currently open, over all addresses. */
   readonly openPairs: number;
+  /**
+   * Sets the TOS byte of the packets both legs send (a call's ng `TOS`); false when this dataplane cannot
+   * (node:dgram has no IP_TOS).
+   */
+  setTos(pair: LegPair, tos: number): boolean;
 }
 
 export class OutOfPortsError extends Error {
@@ -69,6 +74,10 @@ export class UserspaceDataplane implements Dataplane {
   /** Pairs currently open, over all addresses. */
   get openPairs(): number {
     return this.open;
+  }
+
+  setTos(): boolean {
+    return false;
   }
 
   async openPair(address: string): Promise<LegPair> {

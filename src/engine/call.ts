@@ -76,6 +76,8 @@ export class Call {
   busy = 0;
   /** Latest activity the sweeper has read from the legs (ms): it reads them again once a timeout could have passed. */
   activitySeen = -0;
+  /** TOS byte of the media sent for this call (ng `TOS`), -1: the proxy's default. */
+  tos = -1;
 
   constructor(readonly callId: string) {}
 

@@ -81,6 +81,7 @@ export class Engine {
     call.busy++;
     try {
       const r = await this.doOffer(call, sdp, o, warnings);
+      this.applyTos(call, o, warnings);
       this.signalled(call);
       return r;
     } catch (e) {
@@ -213,6 +214,7 @@ export class Engine {
         call.answered = true;
         call.answeredAt = Date.now();
       }
+      this.applyTos(call, o, warnings);
       this.signalled(call);
       const iface = offerer.media.find((s) => s.pair)?.iface ?? this.pickInterface(undefined, familyOf(sdp));
       const address = o.mediaAddress ?? iface.advertised;
@@ -314,6 +316,19 @@ export class Engine {
     for (const m of call.monologues) for (const s of m.media) this.releasePair(s);
     this.stats.closed(call, reason);
     this.log.info(`call ${call.callId} closed (${reason})`);
+  }
+
+  /**
+   * A `TOS` in the request sets the call's TOS; once set it applies to all the call's ports, including ports
+   * opened later for it. Before the offerer's listeners (kernel offload) see the call.
+   */
+  private applyTos(call: Call, o: SignalOptions, warnings: string[]): void {
+    if (o.tos !== undefined) call.tos = o.tos;
+    if (call.tos < 0) return;
+    let ok = true;
+    for (const m of call.monologues)
+      for (const s of m.media) if (s.pair) ok = this.dataplane.setTos(s.pair, call.tos) && ok;
+    if (!ok && o.tos !== undefined) warnings.push('TOS needs the native dataplane: not applied');
   }
 
   private signalled(call: Call): void {

@@ -41,6 +41,8 @@ export interface SignalOptions {
   /** Codecs to remove from the SDP the recipient gets (no transcoding involved). */
   codec?: CodecFilter;
   metadata?: string;
+  /** TOS byte of the media the proxy sends for the whole call (ng `TOS`), 0-255. */
+  tos?: number;
 }
 
 export interface SignalResult {

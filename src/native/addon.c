@@ -533,6 +533,27 @@ static napi_value js_set_batch_policy(napi_env env, napi_callback_info info) {
   return ret_int(env, sched_setscheduler((pid_t)tid, SCHED_BATCH, &p) == 0 ? 0 : errno);
 }
 
+/*
+ * setTos(h, slot, tos) -> 0 or errno: the TOS byte (DSCP and ECN) of the packets the leg's socket sends:
+ * IP_TOS on IPv4, IPV6_TCLASS on IPv6 (rtpengine's --tos and the ng TOS key).
+ */
+static napi_value js_set_tos(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) return ret_int(env, EINVAL);
+  dp_t *dp = get_dp(env, argv[0]);
+  if (!dp) return NULL;
+  uint32_t slot, tos;
+  leg_t *l = get_leg(env, dp, argv[1], &slot);
+  if (!l) return ret_int(env, EBADF);
+  if (!get_u32(env, argv[2], &tos) || tos > 255) return ret_int(env, EINVAL);
+  int v = (int)tos;
+  int r = l->family == AF_INET6 ? setsockopt(l->fd, IPPROTO_IPV6, IPV6_TCLASS, &v, sizeof v)
+                                : setsockopt(l->fd, IPPROTO_IP, IP_TOS, &v, sizeof v);
+  return ret_int(env, r == 0 ? 0 : errno);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   struct {
     const char *name;
@@ -541,7 +562,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"create", js_create},           {"destroy", js_destroy},         {"open", js_open},
       {"close", js_close},             {"setEndpoint", js_set_endpoint}, {"getEndpoint", js_get_endpoint},
       {"configure", js_configure},     {"setConfirmed", js_set_confirmed}, {"setSinks", js_set_sinks},
-      {"send", js_send},               {"setBatchPolicy", js_set_batch_policy},
+      {"send", js_send},               {"setBatchPolicy", js_set_batch_policy}, {"setTos", js_set_tos},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -42,6 +42,10 @@ test('one update line deletes by key then adds; reset flushes first', () => {
   assert.match(line, /add element ip t dport \{ 10\.0\.0\.2 \. 30002 \. 30000 : 5002 \}/);
   assert.match(resetBatch('ip', 't', []), /^flush map ip t daddr; flush map ip t sport; /);
   assert.match(createTable('ip6', 't6'), /add table ip6 t6 \{ flags owner; \}/);
+  // --tos: forwarded packets get its DSCP (184 = EF, 46); without it the header is left alone.
+  assert.match(createTable('ip', 't', 184), /udp dport set [^;]* map @dport ip dscp set 46;/);
+  assert.match(createTable('ip6', 't6', 184), / ip6 dscp set 46;/);
+  assert.doesNotMatch(createTable('ip', 't'), /dscp/);
 });
 
 test('counters parse from nft JSON and junk is ignored', () => {
@@ -86,7 +90,11 @@ test('1,000 streams go in with one transaction through the long-lived nft', {
   t.after(() => spawnSync('ip', ['netns', 'del', ns]));
   const sess = new NftSession('nft', ['ip', 'netns', 'exec', ns]);
   try {
-    assert.equal((await sess.run(createTable('ip', 'bench'))).ok, true);
+    assert.equal(
+      (await sess.run(createTable('ip', 'bench', 184))).ok,
+      true,
+      'nft takes the ruleset, DSCP included',
+    );
     const entries = Array.from({ length: 1000 }, (_, i) => ({
       ...e,
       src: `10.1.${i >> 8}.${i & 255}`,

@@ -52,6 +52,8 @@ async function startDaemon(): Promise<void> {
     `--port-max=${base + 109}`,
     `--recording-dir=${recDir}`,
     '--kernel=require',
+    // The ruleset then also sets DSCP EF on what the kernel forwards.
+    '--tos=184',
     '--log-level=6',
   ]);
   proxy.stdout?.on('data', (d) => {
@@ -118,13 +120,20 @@ interface CallSetup {
   pb: number;
 }
 
-async function setupCall(callId: string, aPort: number, bPort: number, flags: string[]): Promise<CallSetup> {
+async function setupCall(
+  callId: string,
+  aPort: number,
+  bPort: number,
+  flags: string[],
+  offerExtra: BDict = {},
+): Promise<CallSetup> {
   const o = await p.ng(ngPort, {
     command: 'offer',
     'call-id': callId,
     'from-tag': 'ta',
     sdp: sdp(A_ADDR, aPort),
     flags,
+    ...offerExtra,
   });
   assert.equal(o.result, 'ok', JSON.stringify(o));
   const an = await p.ng(ngPort, {
@@ -202,6 +211,30 @@ test('kernel forwards both ways after learning; counters in query; third parties
   });
   assert.equal((await b.stats('b1')).ssrcs['99'], undefined);
   assert.equal(kernelCounters().get(`${A_ADDR}:${aPort}>${c.pa}`), kA);
+});
+
+test('a call with a TOS of its own (not --tos) stays in userspace and is relayed there', {
+  skip: missing ?? false,
+}, async () => {
+  const aPort = await a.bind('ta1', A_ADDR);
+  const bPort = await b.bind('tb1', B_ADDR);
+  const own = await setupCall('tos1', aPort, bPort, [], { TOS: 32 });
+  const aPort2 = await a.bind('ta2', A_ADDR);
+  const bPort2 = await b.bind('tb2', B_ADDR);
+  const same = await setupCall('tos2', aPort2, bPort2, [], { TOS: 184 });
+  await a.send('ta1', P_ADDR_A, own.pa, 3, { seq0: 0, ssrc: 51, gapMs: 5 });
+  await b.send('tb1', P_ADDR_A, own.pb, 3, { seq0: 0, ssrc: 52, gapMs: 5 });
+  await a.send('ta2', P_ADDR_A, same.pa, 3, { seq0: 0, ssrc: 53, gapMs: 5 });
+  await b.send('tb2', P_ADDR_A, same.pb, 3, { seq0: 0, ssrc: 54, gapMs: 5 });
+  // The call whose TOS matches --tos is offloaded; by then the other one has been decided too.
+  await kernelized('tos2', 'ta', true);
+  assert.ok(!(await rtpStream('tos1', 'ta')).flags.includes('kernelized'));
+  await a.send('ta1', P_ADDR_A, own.pa, 50, { seq0: 3, ssrc: 51 });
+  await until('B gets all of A through userspace', async () =>
+    (await b.stats('tb1')).unique === 53 ? true : undefined,
+  );
+  assert.equal(kernelCounters().get(`${A_ADDR}:${aPort}>${own.pa}`), undefined);
+  for (const id of ['tos1', 'tos2']) await p.ng(ngPort, { command: 'delete', 'call-id': id });
 });
 
 /** A call with both directions kernelized after learning. */

@@ -27,7 +27,7 @@ async function ipv6Forwarding(): Promise<boolean> {
 export async function startKernelOffload(
   mode: KernelMode,
   log: OffloadLogger,
-  opts: Pick<KernelOffloadOptions, 'nftPath' | 'syncMs' | 'lateCounts'> = {},
+  opts: Pick<KernelOffloadOptions, 'nftPath' | 'syncMs' | 'lateCounts' | 'tos'> = {},
 ): Promise<KernelOffload | null> {
   if (mode === 'off') return null;
   let why = await kernelUnavailable(opts.nftPath);

@@ -36,6 +36,8 @@ export interface OffloadLogger {
 /** The shape of a call as the manager reads it (the engine's Call fits without an import). */
 export interface OffloadCall {
   monologues: readonly { media: readonly OffloadMedia[] }[];
+  /** The call's own TOS (ng `TOS`), -1 for none: offloaded only when the ruleset sets the same. */
+  tos: number;
 }
 export interface OffloadMedia {
   proto: string;
@@ -81,6 +83,8 @@ export interface KernelOffloadOptions {
   tableSuffix?: string;
   /** Also offload IPv6 streams (an `ip6` table). */
   ipv6?: boolean;
+  /** TOS of the media (`--tos`): the kernel sets its DSCP on forwarded packets. */
+  tos?: number;
 }
 
 interface LegState {
@@ -170,7 +174,7 @@ export class KernelOffload {
     const nft = new NftSession(opts.nftPath);
     const k = new KernelOffload(nft, opts);
     for (const t of k.tables) {
-      const r = await nft.run(createTable(t.family, t.table));
+      const r = await nft.run(createTable(t.family, t.table, opts.tos));
       if (!r.ok) {
         nft.onExit = null;
         nft.close();
@@ -206,7 +210,8 @@ export class KernelOffload {
           this.legs.set(leg, st);
           leg.onChange = this.onChange;
         }
-        st.allowed = !/SAVP|DTLS|TLS/i.test(s.proto);
+        // A call's own TOS other than the ruleset's stays in userspace (its sockets set it).
+        st.allowed = !/SAVP|DTLS|TLS/i.test(s.proto) && (call.tos < 0 || call.tos === this.opts.tos);
         this.dirty.add(leg);
       }
     }

@@ -44,8 +44,11 @@ export function tableName(family: NftFamily, suffix: string): string {
   return `sipmedia${family === 'ip6' ? '6' : ''}_${suffix}`;
 }
 
-/** One transaction (one line) creating the owned table, its sets, maps and chains. */
-export function createTable(family: NftFamily, table: string): string {
+/**
+ * One transaction (one line) creating the owned table, its maps and chains. With `tos` (`--tos`), forwarded
+ * packets get its DSCP (the upper six bits; ECN is left as the sender set it), as the sockets would send them.
+ */
+export function createTable(family: NftFamily, table: string, tos?: number): string {
   const a = family === 'ip' ? 'ipv4_addr' : 'ipv6_addr';
   const ipk = family === 'ip' ? 'ip' : 'ip6';
   const t = `${family} ${table}`;
@@ -54,7 +57,8 @@ export function createTable(family: NftFamily, table: string): string {
     `meta l4proto udp @th,64,2 2 @th,72,8 != 192-223 ` +
     `${ipk} daddr set ${ipk} saddr . udp sport . ${ipk} daddr . udp dport map @daddr notrack ` +
     `udp sport set ${ipk} saddr . udp sport . udp dport map @sport ` +
-    `udp dport set ${ipk} saddr . udp sport . udp dport map @dport`;
+    `udp dport set ${ipk} saddr . udp sport . udp dport map @dport` +
+    (tos === undefined ? '' : ` ${ipk} dscp set ${tos >> 2}`);
   const post = `ct state untracked meta l4proto udp ${ipk} saddr set ${ipk} daddr . udp dport . udp sport map @saddr`;
   return [
     `add table ${t} { flags owner; }`,

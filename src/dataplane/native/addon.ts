@@ -47,6 +47,8 @@ export interface NativeRelayAddon {
   send(h: RelayHandle, slot: number, packet: Buffer): boolean;
   /** Puts thread `tid` of this process under SCHED_BATCH; 0 or the errno. */
   setBatchPolicy(tid: number): number;
+  /** TOS byte of the leg's outgoing packets (IP_TOS, or IPV6_TCLASS on IPv6); 0 or the errno. */
+  setTos(h: RelayHandle, slot: number, tos: number): number;
 }
 
 /** Where node-gyp puts the addon, relative to this file in src/ or dist/. */
@@ -69,7 +71,7 @@ export function loadNativeRelay(): NativeRelayAddon | null {
   }
   try {
     const addon = createRequire(import.meta.url)(ADDON_PATH) as NativeRelayAddon;
-    if (typeof addon.create !== 'function' || addon.slotBytes !== 96) {
+    if (typeof addon.create !== 'function' || typeof addon.setTos !== 'function' || addon.slotBytes !== 96) {
       loadError = `${ADDON_PATH} is not the expected build (rebuild with scripts/build-native.mjs)`;
       return null;
     }

@@ -30,6 +30,8 @@ export interface NativeDataplaneOptions {
    * small ranges keep every pair for calls).
    */
   spares?: number;
+  /** TOS byte of every leg's outgoing packets (`--tos`); unset: the system's default (0). */
+  tos?: number;
 }
 
 export class NativeDataplane implements Dataplane {
@@ -45,10 +47,12 @@ export class NativeDataplane implements Dataplane {
   private readonly spare = new Map<string, LegPair[]>();
   private readonly spares: number;
   private refillScheduled = false;
+  private readonly tos: number | undefined;
 
   constructor(addon: NativeRelayAddon, portMin: number, portMax: number, opts: NativeDataplaneOptions) {
     this.pools = new PortPools(portMin, portMax);
     this.threads = opts.threads;
+    this.tos = opts.tos;
     const pairsInRange = Math.floor((portMax - portMin + 1) / 2);
     this.spares = opts.spares ?? (pairsInRange >= SPARE_MIN_RANGE ? SPARE_PAIRS : 0);
     const capacity = opts.capacity ?? Math.min((portMax - portMin + 2) * 4, 1 << 20);
@@ -153,12 +157,23 @@ export class NativeDataplane implements Dataplane {
         if (rtcp) {
           pool.take(port);
           this.open++;
-          return { rtp, rtcp };
+          const pair = { rtp, rtcp };
+          if (this.tos !== undefined) this.setTos(pair, this.tos);
+          return pair;
         }
         this.drop(rtp);
       }
     }
     throw new OutOfPortsError(address);
+  }
+
+  setTos(pair: LegPair, tos: number): boolean {
+    const { addon, handle } = this.ctx;
+    let ok = true;
+    for (const leg of [pair.rtp, pair.rtcp]) {
+      if (leg instanceof NativeRelayLeg && !leg.closed) ok = addon.setTos(handle, leg.slot, tos) === 0 && ok;
+    }
+    return ok;
   }
 
   private drop(leg: NativeRelayLeg): void {
