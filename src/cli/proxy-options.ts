@@ -35,7 +35,11 @@ const SPECS: Record<string, Spec> = {
   'offer-timeout': { kind: 'int', help: 'seconds an unanswered offer is kept (default 3600)' },
   'delete-delay': { kind: 'int', help: 'seconds a deleted call is kept (default 30)' },
   'max-sessions': { kind: 'int', help: 'concurrent calls allowed (default -1: no limit)' },
-  tos: { kind: 'int', short: 'T', help: 'TOS byte of the media packets sent (e.g. 184: DSCP EF); native dataplane' },
+  tos: {
+    kind: 'int',
+    short: 'T',
+    help: 'TOS byte of the media packets sent (e.g. 184: DSCP EF); native dataplane',
+  },
   'log-level': { kind: 'int', short: 'L', help: '0-7, syslog levels (default 6)' },
   foreground: { kind: 'bool', short: 'f', help: 'stay in the foreground (always the case)' },
   pidfile: { kind: 'string', short: 'p', help: 'write the process id to this file' },
@@ -269,7 +273,7 @@ export function loadProxyConfig(argv: string[]): ProxyConfig {
   }
   for (const [k, v] of cli) raw.set(k, v);
 
-  const interfaces = (raw.get('interface') ?? [defaultInterfaceAddress()]).map((s) => {
+  const interfaces = (raw.get('interface') ?? [defaultInterfaceAddress()]).flatMap((s) => {
     try {
       return parseInterface(s);
     } catch (e) {

@@ -118,7 +118,8 @@ function createDataplane(cfg: ProxyConfig, log: Logger): Dataplane {
   } else if (cfg.numThreads !== 1) {
     log.warn('--num-threads applies to the native dataplane only; the JavaScript dataplane uses one thread');
   }
-  if (cfg.tos !== undefined) log.warn('--tos needs the native dataplane (node:dgram cannot set IP_TOS): not applied');
+  if (cfg.tos !== undefined)
+    log.warn('--tos needs the native dataplane (node:dgram cannot set IP_TOS): not applied');
   return new UserspaceDataplane(cfg.portMin, cfg.portMax);
 }
 

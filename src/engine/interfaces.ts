@@ -1,8 +1,10 @@
 /**
- * Local media interfaces, given as rtpengine does: `[NAME/]IP[!ADVERTISED]`. Several may share a name (one
- * per address family); the engine picks by name and family.
+ * Local media interfaces, given as rtpengine does: `[NAME/]IP[!ADVERTISED]`, where IP may also be the name of
+ * a network device of this host (all its addresses) or `any` (every address of every non-loopback device).
+ * Several may share a name (one per address family); the engine picks by name and family.
  */
 import { isIP } from 'node:net';
+import { type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
 
 export interface MediaInterface {
   name: string;
@@ -12,7 +14,29 @@ export interface MediaInterface {
   family: 4 | 6;
 }
 
-export function parseInterface(spec: string): MediaInterface {
+/** Network devices and their addresses, as `os.networkInterfaces()` reports them. */
+export type HostDevices = NodeJS.Dict<NetworkInterfaceInfo[]>;
+
+/**
+ * Addresses a device name or `any` stands for. IPv6 link-local addresses are left out: they need a scope
+ * and no peer outside the link can reach them.
+ */
+function deviceAddresses(word: string, devices: HostDevices): string[] | undefined {
+  const usable = (a: NetworkInterfaceInfo) => !(a.family === 'IPv6' && /^fe[89ab]/i.test(a.address));
+  if (word === 'any') {
+    return Object.values(devices).flatMap((list) =>
+      (list ?? []).filter((a) => !a.internal && usable(a)).map((a) => a.address),
+    );
+  }
+  const list = devices[word];
+  return list ? list.filter(usable).map((a) => a.address) : undefined;
+}
+
+/**
+ * One `--interface` value as the interfaces it stands for: one for an address, one per address for a device
+ * name or `any`. An advertised address applies to the addresses of its own family.
+ */
+export function parseInterface(spec: string, devices: HostDevices = networkInterfaces()): MediaInterface[] {
   let name = 'default';
   let rest = spec.trim();
   const slash = rest.indexOf('/');
@@ -26,14 +50,23 @@ export function parseInterface(spec: string): MediaInterface {
     advertised = rest.slice(bang + 1);
     rest = rest.slice(0, bang);
   }
-  const address = rest.replace(/^\[(.*)\]$/, '$1');
-  const fam = isIP(address);
-  if (fam === 0) throw new Error(`interface '${spec}': '${address}' is not an IP address`);
   if (!name) throw new Error(`interface '${spec}': empty name`);
   const adv = advertised?.replace(/^\[(.*)\]$/, '$1');
-  if (adv !== undefined && isIP(adv) === 0)
+  const advFamily = adv === undefined ? 0 : isIP(adv);
+  if (adv !== undefined && advFamily === 0)
     throw new Error(`interface '${spec}': advertised '${adv}' is not an IP address`);
-  return { name, address, advertised: adv ?? address, family: fam as 4 | 6 };
+  const address = rest.replace(/^\[(.*)\]$/, '$1');
+  const addresses = isIP(address) !== 0 ? [address] : deviceAddresses(address, devices);
+  if (!addresses) {
+    throw new Error(
+      `interface '${spec}': '${address}' is not an IP address, a network device of this host or 'any'`,
+    );
+  }
+  if (addresses.length === 0) throw new Error(`interface '${spec}': '${address}' has no usable address`);
+  return addresses.map((a) => {
+    const family = isIP(a) as 4 | 6;
+    return { name, address: a, advertised: adv !== undefined && advFamily === family ? adv : a, family };
+  });
 }
 
 export class InterfaceSet {

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { UsageError, loadProxyConfig, parseListen } from '../../src/cli/proxy-options.js';
+import { NgUdp } from '../helpers/ng.js';
+import { reservePortBlock } from '../helpers/ports.js';
 
 const BIN = fileURLToPath(new URL('../../bin/sipmedia.js', import.meta.url));
 
@@ -96,4 +98,87 @@ test('the command exits 2 with a clear message on a bad option', () => {
   const h = spawnSync(process.execPath, [BIN, 'proxy', '--help'], { encoding: 'utf8' });
   assert.equal(h.status, 0);
   assert.match(h.stdout, /--listen-ng/);
+});
+
+/** The options of Debian's stock /etc/rtpengine/rtpengine.conf (rtpengine 10.5, bookworm), comments left out. */
+const DEBIAN_CONF =
+  '[rtpengine]\ntable = 0\ninterface = any\nlisten-ng = localhost:2223\nlisten-http = localhost:2225\n' +
+  'listen-cli = localhost:2224\ntimeout = 60\nsilent-timeout = 3600\ntos = 184\nport-min = 30000\n' +
+  'port-max = 40000\nrecording-dir = /var/spool/rtpengine\nrecording-method = proc\n\n' +
+  '[rtpengine-testing]\ntable = -1\ninterface = 10.15.20.121\nlisten-ng = 2223\nforeground = true\n';
+
+function debianConf(): { file: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'sipmedia-debian-'));
+  const file = join(dir, 'rtpengine.conf');
+  writeFileSync(file, DEBIAN_CONF);
+  return { file, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** What `interface = any` must stand for on this host: every non-loopback address but IPv6 link-local. */
+const anyAddresses = Object.values(networkInterfaces())
+  .flatMap((l) => l ?? [])
+  .filter((a) => !a.internal && !(a.family === 'IPv6' && /^fe[89ab]/i.test(a.address)))
+  .map((a) => a.address);
+
+test("Debian's stock rtpengine.conf loads: interface = any, tos, timeouts; rtpengine-only options warned", () => {
+  const conf = debianConf();
+  try {
+    if (anyAddresses.length === 0) {
+      assert.throws(() => loadProxyConfig([`--config-file=${conf.file}`]), /no usable address/);
+      return;
+    }
+    const c = loadProxyConfig([`--config-file=${conf.file}`]);
+    assert.deepEqual(
+      c.interfaces.map((i) => i.address),
+      anyAddresses,
+    );
+    assert.equal(c.tos, 184);
+    assert.equal(c.media.recordingDir, '/var/spool/rtpengine');
+    assert.deepEqual(c.listenNg, { host: '127.0.0.1', port: 2223 }, 'localhost');
+    for (const o of ['table', 'recording-method'])
+      assert.ok(
+        c.warnings.some((w) => w.includes(`'${o}'`)),
+        `${o} is warned about`,
+      );
+  } finally {
+    conf.remove();
+  }
+});
+
+test("the proxy starts on Debian's stock rtpengine.conf and answers ping", {
+  skip: anyAddresses.length === 0 ? 'this host has no non-loopback address for interface = any' : false,
+}, async () => {
+  const conf = debianConf();
+  const base = reservePortBlock();
+  // The listening ports move to a reserved block (the command line wins); everything else is Debian's.
+  const proc = spawn(
+    process.execPath,
+    [
+      BIN,
+      'proxy',
+      `--config-file=${conf.file}`,
+      `--listen-ng=127.0.0.1:${base}`,
+      `--listen-http=127.0.0.1:${base + 1}`,
+      `--listen-cli=127.0.0.1:${base + 2}`,
+      `--port-min=${base + 10}`,
+      `--port-max=${base + 49}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  proc.stdout.on('data', (d) => {
+    out += d;
+  });
+  proc.stderr.on('data', (d) => {
+    out += d;
+  });
+  const ng = new NgUdp(base);
+  try {
+    const up = await ng.waitForPong(100, () => proc.exitCode === null);
+    assert.ok(up, `the proxy did not answer ping:\n${out}`);
+  } finally {
+    ng.close();
+    proc.kill();
+    conf.remove();
+  }
 });
