@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { type MediaInterface, parseInterface } from '../engine/interfaces.js';
+import { IGNORED } from './rtpengine-options.js';
 import type { LogLevel } from '../util/log.js';
 import { parseIni } from './ini.js';
 
@@ -79,40 +80,6 @@ const SPECS: Record<string, Spec> = {
   },
   'num-threads': { kind: 'int', help: 'native dataplane worker threads (default 1)' },
 };
-
-/** rtpengine options an operator's config may carry that we accept and ignore, with a warning. */
-const IGNORED = new Set([
-  'table',
-  'no-fallback',
-  'media-num-threads',
-  'log-stderr',
-  'log-facility',
-  'log-facility-cdr',
-  'log-facility-rtcp',
-  'no-log-timestamps',
-  'log-name',
-  'log-mark-prefix',
-  'log-mark-suffix',
-  'listen-tcp',
-  'redis',
-  'redis-write',
-  'recording-method',
-  'recording-format',
-  'b2b-url',
-  'xmlrpc-format',
-  'homer',
-  'graphite',
-  'nftables-chain',
-  'nftables-base-chain',
-  'nftables-append',
-  'nftables-family',
-  'max-load',
-  'max-cpu',
-  'max-bandwidth',
-  'sip-source',
-  'dtls-passive',
-  'control-tos',
-]);
 
 export interface ProxyConfig {
   interfaces: MediaInterface[];

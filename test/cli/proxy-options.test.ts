@@ -182,3 +182,25 @@ test("the proxy starts on Debian's stock rtpengine.conf and answers ping", {
     conf.remove();
   }
 });
+
+const rtpengineHelp = spawnSync('rtpengine', ['--help'], { encoding: 'utf8' });
+const haveRtpengine = rtpengineHelp.status === 0;
+if (!haveRtpengine) console.log('MISSING PEER: rtpengine (its option list is not compared)');
+
+test('every option the installed rtpengine lists starts the proxy (used or ignored with a warning)', {
+  skip: !haveRtpengine,
+}, () => {
+  const names = [...rtpengineHelp.stdout.matchAll(/^\s+(?:-\w, )?--([a-z0-9-]+)/gm)]
+    .map((m) => m[1]!)
+    .filter((n) => n !== 'version' && n !== 'help');
+  assert.ok(names.length > 100, `rtpengine --help listed ${names.length} options`);
+  const refused = names.filter((n) => {
+    try {
+      loadProxyConfig([`--${n}=1`]);
+    } catch (e) {
+      return /unknown option/.test((e as Error).message);
+    }
+    return false;
+  });
+  assert.deepEqual(refused, []);
+});
