@@ -1,4 +1,5 @@
 /** The `sipmedia` command: dispatches to the sub-commands. */
+import { packageVersion } from './version.js';
 import { runProxy } from './proxy.js';
 
 const USAGE = `Usage: sipmedia <command> [options]
@@ -29,6 +30,10 @@ export async function main(argv: string[]): Promise<number> {
       const { runImc } = await import('./imc.js');
       return runImc(rest);
     }
+    case '--version':
+    case '-v':
+      console.log(`sipmedia ${packageVersion()}`);
+      return 0;
     case undefined:
     case '-h':
     case '--help':

@@ -45,6 +45,7 @@ const SPECS: Record<string, Spec> = {
   foreground: { kind: 'bool', short: 'f', help: 'stay in the foreground (always the case)' },
   pidfile: { kind: 'string', short: 'p', help: 'write the process id to this file' },
   help: { kind: 'bool', short: 'h', help: 'show this help' },
+  version: { kind: 'bool', short: 'v', help: 'print the version and exit' },
   kernel: {
     kind: 'string',
     help: 'off|auto|require: forward plain RTP in the kernel with nftables (default off)',
@@ -97,6 +98,7 @@ export interface ProxyConfig {
   logLevel: LogLevel;
   pidfile: string | undefined;
   help: boolean;
+  version: boolean;
   /** Kernel offload through nftables (see docs/kernel-offload.md). */
   kernel: KernelMode;
   /** Which userspace dataplane moves packets (see docs/architecture.md). */
@@ -271,6 +273,7 @@ export function loadProxyConfig(argv: string[]): ProxyConfig {
     logLevel: int(raw, 'log-level', 6, 0, 7) as LogLevel,
     pidfile: raw.get('pidfile')?.at(-1),
     help: bool(raw, 'help'),
+    version: bool(raw, 'version'),
     kernel: kernelMode(raw),
     dataplane: dataplaneMode(raw),
     numThreads: int(raw, 'num-threads', 1, 1, 64),

@@ -21,6 +21,7 @@ import { InterfaceSet } from '../engine/interfaces.js';
 import { GcPacer } from '../util/gc-pacer.js';
 import { Logger } from '../util/log.js';
 import { type ProxyConfig, UsageError, loadProxyConfig, proxyUsage } from './proxy-options.js';
+import { packageVersion } from './version.js';
 
 /** How often timeouts and delete delays are checked. */
 const SWEEP_MS = 250;
@@ -179,6 +180,10 @@ export async function runProxy(argv: string[]): Promise<number> {
       return 2;
     }
     throw e;
+  }
+  if (cfg.version) {
+    console.log(`sipmedia ${packageVersion()}`);
+    return 0;
   }
   if (cfg.help) {
     console.log(proxyUsage());
