@@ -1,6 +1,7 @@
 /**
- * Three network namespaces for kernel offload tests and the benchmark: endpoint A (10.77.1.2), the proxy P
- * (10.77.1.1 towards A, 10.77.2.1 towards B, forwarding on) and endpoint B (10.77.2.2), joined by veth pairs
+ * Three network namespaces for kernel offload tests and the benchmark: endpoint A (10.77.1.2, fd77:1::2), the
+ * proxy P (10.77.1.1 and fd77:1::1 towards A, 10.77.2.1 and fd77:2::1 towards B, forwarding on for both
+ * families) and endpoint B (10.77.2.2, fd77:2::2), joined by veth pairs
  * created directly inside the namespaces (nothing is added to the host's own namespace). Names carry the
  * process id, so parallel runs never touch each other's; `destroy` deletes exactly the ones made here.
  *
@@ -15,6 +16,10 @@ export const A_ADDR = '10.77.1.2';
 export const P_ADDR_A = '10.77.1.1';
 export const P_ADDR_B = '10.77.2.1';
 export const B_ADDR = '10.77.2.2';
+export const A_ADDR6 = 'fd77:1::2';
+export const P_ADDR6_A = 'fd77:1::1';
+export const P_ADDR6_B = 'fd77:2::1';
+export const B_ADDR6 = 'fd77:2::2';
 
 const BENCODE = fileURLToPath(new URL('../../dist/wire/bencode.js', import.meta.url));
 
@@ -76,6 +81,14 @@ export class Netns {
     ip(['-n', this.p, 'addr', 'add', `${P_ADDR_A}/24`, 'dev', 'pa']);
     ip(['-n', this.p, 'addr', 'add', `${P_ADDR_B}/24`, 'dev', 'pb']);
     ip(['-n', this.b, 'addr', 'add', `${B_ADDR}/24`, 'dev', 'vb']);
+    // nodad: usable at once (duplicate address detection would hold them tentative for a second or more).
+    for (const [n, a, d] of [
+      [this.a, A_ADDR6, 'va'],
+      [this.p, P_ADDR6_A, 'pa'],
+      [this.p, P_ADDR6_B, 'pb'],
+      [this.b, B_ADDR6, 'vb'],
+    ] as const)
+      ip(['-n', n, 'addr', 'add', `${a}/64`, 'dev', d, 'nodad']);
     for (const [n, d] of [
       [this.a, 'va'],
       [this.p, 'pa'],
@@ -85,9 +98,13 @@ export class Netns {
       ip(['-n', n, 'link', 'set', d, 'up']);
     ip(['-n', this.a, 'route', 'add', 'default', 'via', P_ADDR_A]);
     ip(['-n', this.b, 'route', 'add', 'default', 'via', P_ADDR_B]);
-    execFileSync('ip', ['netns', 'exec', this.p, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'], {
-      timeout: 5000,
-    });
+    ip(['-n', this.a, '-6', 'route', 'add', 'default', 'via', P_ADDR6_A]);
+    ip(['-n', this.b, '-6', 'route', 'add', 'default', 'via', P_ADDR6_B]);
+    execFileSync(
+      'ip',
+      ['netns', 'exec', this.p, 'sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1'],
+      { timeout: 5000 },
+    );
   }
 
   /** Deletes the namespaces made by `create` (by name; never any other). */
@@ -122,7 +139,7 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
   const m = JSON.parse(line);
   try {
     if (m.op === 'bind') {
-      const s = createSocket('udp4');
+      const s = createSocket(m.address.includes(':') ? 'udp6' : 'udp4');
       const st = { s, count: 0, seqs: new Set(), from: {}, ssrcs: {} };
       s.on('message', (b, r) => {
         st.count++;

@@ -13,7 +13,17 @@ import { FRESH_MS } from '../../src/dataplane/kernel/offload.js';
 import { parseCounters } from '../../src/dataplane/kernel/ruleset.js';
 import type { BDict } from '../../src/wire/bencode.js';
 import { reservePortBlock } from '../helpers/ports.js';
-import { A_ADDR, Agent, B_ADDR, Netns, P_ADDR_A, netnsUnavailable } from './kernel-offload-netns.js';
+import {
+  A_ADDR,
+  A_ADDR6,
+  Agent,
+  B_ADDR,
+  B_ADDR6,
+  Netns,
+  P_ADDR6_A,
+  P_ADDR_A,
+  netnsUnavailable,
+} from './kernel-offload-netns.js';
 
 const BIN = fileURLToPath(new URL('../../bin/sipmedia.js', import.meta.url));
 const missing = netnsUnavailable();
@@ -30,7 +40,8 @@ let p: Agent;
 let recDir = '';
 
 function sdp(addr: string, port: number): string {
-  return `v=0\r\no=- 1 1 IN IP4 ${addr}\r\ns=-\r\nc=IN IP4 ${addr}\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n`;
+  const ip = addr.includes(':') ? 'IP6' : 'IP4';
+  return `v=0\r\no=- 1 1 IN ${ip} ${addr}\r\ns=-\r\nc=IN ${ip} ${addr}\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n`;
 }
 
 function portOf(s: string): number {
@@ -47,6 +58,7 @@ async function startDaemon(): Promise<void> {
     BIN,
     'proxy',
     `--interface=${P_ADDR_A}`,
+    `--interface=${P_ADDR6_A}`,
     `--listen-ng=127.0.0.1:${ngPort}`,
     `--port-min=${portMin}`,
     `--port-max=${base + 109}`,
@@ -75,9 +87,10 @@ function tableName(): string {
 }
 
 /** The kernel's per-stream counters (`src:sport>lport`), read directly from nft in the proxy namespace. */
-function kernelCounters(): Map<string, number> {
+function kernelCounters(family: 'ip' | 'ip6' = 'ip'): Map<string, number> {
   const m = new Map<string, number>();
-  for (const c of parseCounters(net.exec(net.p, ['nft', '-j', 'list', 'map', 'ip', tableName(), 'daddr']))) {
+  const table = family === 'ip' ? tableName() : `sipmedia6_${proxy!.pid}`;
+  for (const c of parseCounters(net.exec(net.p, ['nft', '-j', 'list', 'map', family, table, 'daddr']))) {
     const [src, sport, , lport] = c.key.split('|');
     m.set(`${src}:${sport}>${lport}`, c.packets);
   }
@@ -126,12 +139,13 @@ async function setupCall(
   bPort: number,
   flags: string[],
   offerExtra: BDict = {},
+  [aAddr, bAddr] = [A_ADDR, B_ADDR],
 ): Promise<CallSetup> {
   const o = await p.ng(ngPort, {
     command: 'offer',
     'call-id': callId,
     'from-tag': 'ta',
-    sdp: sdp(A_ADDR, aPort),
+    sdp: sdp(aAddr, aPort),
     flags,
     ...offerExtra,
   });
@@ -141,7 +155,7 @@ async function setupCall(
     'call-id': callId,
     'from-tag': 'ta',
     'to-tag': 'tb',
-    sdp: sdp(B_ADDR, bPort),
+    sdp: sdp(bAddr, bPort),
     flags,
   });
   assert.equal(an.result, 'ok', JSON.stringify(an));
@@ -235,6 +249,31 @@ test('a call with a TOS of its own (not --tos) stays in userspace and is relayed
   );
   assert.equal(kernelCounters().get(`${A_ADDR}:${aPort}>${own.pa}`), undefined);
   for (const id of ['tos1', 'tos2']) await p.ng(ngPort, { command: 'delete', 'call-id': id });
+});
+
+test('IPv6: the ip6 table forwards both ways in kernel; counters in query subtract the IPv6 header', {
+  skip: missing ?? false,
+}, async () => {
+  const aPort = await a.bind('a6', A_ADDR6);
+  const bPort = await b.bind('b6', B_ADDR6);
+  const c = await setupCall('k6', aPort, bPort, [], {}, [A_ADDR6, B_ADDR6]);
+  await a.send('a6', P_ADDR6_A, c.pa, 3, { seq0: 0, ssrc: 61, gapMs: 5 });
+  await b.send('b6', P_ADDR6_A, c.pb, 3, { seq0: 0, ssrc: 62, gapMs: 5 });
+  await kernelized('k6', 'ta', true);
+  await kernelized('k6', 'tb', true);
+  await a.send('a6', P_ADDR6_A, c.pa, 100, { seq0: 3, ssrc: 61 });
+  await b.send('b6', P_ADDR6_A, c.pb, 80, { seq0: 3, ssrc: 62 });
+  await until('B gets all of A', async () => ((await b.stats('b6')).unique === 103 ? true : undefined));
+  await until('A gets all of B', async () => ((await a.stats('a6')).unique === 83 ? true : undefined));
+  assert.deepEqual(Object.keys((await b.stats('b6')).from), [`${P_ADDR6_A}:${c.pb}`]);
+  const kA = kernelCounters('ip6').get(`${A_ADDR6}:${aPort}>${c.pa}`) ?? 0;
+  assert.ok(kA >= 100 && kA <= 102, `kernel forwarded ${kA} of A's packets`);
+  const merged = await until('merged counters', async () => {
+    const s = await rtpStream('k6', 'ta');
+    return s.stats.packets === 103 ? s : undefined;
+  });
+  assert.equal(merged.stats.bytes, 103 * 172, 'payload bytes: 48 bytes of IPv6 + UDP header taken off');
+  await p.ng(ngPort, { command: 'delete', 'call-id': 'k6' });
 });
 
 /** A call with both directions kernelized after learning. */
