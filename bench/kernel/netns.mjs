@@ -1,5 +1,5 @@
 /**
- * The bench's three network namespaces, the same layout as test/e2e/kernel-offload-netns.ts (its commands,
+ * The bench's three network namespaces, the IPv4 layout of test/e2e/kernel-offload-netns.ts (its commands,
  * mirrored here so the bench runs from plain JavaScript): generator end A (10.77.1.2), relay R (10.77.1.1
  * towards A, 10.77.2.1 towards B, ip_forward=1) and generator end B (10.77.2.2), joined by veth pairs made
  * inside the namespaces (nothing is added to the host's namespace). Names carry the bench's PID; `destroy`
