@@ -179,6 +179,15 @@ function bool(raw: Raw, name: string): boolean {
 }
 
 /** `[IP:]PORT` or `[IPv6]:PORT`. */
+/**
+ * A control listener given as a port alone binds every address, IPv4 and IPv6, as rtpengine does (and the
+ * proxy warns about it): `::` is one dual-stack socket; a host without IPv6 gets `0.0.0.0`.
+ */
+function allAddresses(): string {
+  const v6 = Object.values(networkInterfaces()).some((l) => l?.some((a) => a.family === 'IPv6'));
+  return v6 ? '::' : '0.0.0.0';
+}
+
 export function parseListen(spec: string, defaultHost: string): { host: string; port: number } {
   let host = defaultHost;
   let portStr = spec;
@@ -257,10 +266,10 @@ export function loadProxyConfig(argv: string[]): ProxyConfig {
   const tcpSpec = raw.get('listen-tcp-ng')?.at(-1);
   const maxSessions = int(raw, 'max-sessions', -1, -1, 10_000_000);
   const tos = raw.has('tos') ? int(raw, 'tos', 0, 0, 255) : undefined;
-  return {
+  const c: ProxyConfig = {
     interfaces,
-    listenNg: parseListen(ngSpec, '127.0.0.1'),
-    listenTcpNg: tcpSpec ? parseListen(tcpSpec, '127.0.0.1') : undefined,
+    listenNg: parseListen(ngSpec, allAddresses()),
+    listenTcpNg: tcpSpec ? parseListen(tcpSpec, allAddresses()) : undefined,
     portMin,
     portMax,
     timeout: int(raw, 'timeout', 60, 0, 86400 * 365),
@@ -281,6 +290,21 @@ export function loadProxyConfig(argv: string[]): ProxyConfig {
     control: controlOptions(raw),
     warnings,
   };
+  for (const [name, l] of [
+    ['listen-ng', c.listenNg],
+    ['listen-tcp-ng', c.listenTcpNg],
+    ['listen-udp', c.control.listenUdp],
+    ['listen-http', c.control.listenHttp],
+    ['listen-https', c.control.listenHttps],
+    ['listen-cli', c.control.listenCli],
+  ] as const) {
+    if (l && (l.host === '::' || l.host === '0.0.0.0'))
+      warnings.push(
+        `--${name} listens on every address (port ${l.port}): whoever reaches it controls the proxy; ` +
+          'give 127.0.0.1:PORT (or a firewall) to restrict it',
+      );
+  }
+  return c;
 }
 
 export function proxyUsage(): string {
@@ -328,7 +352,7 @@ export interface ControlOptions {
 function controlOptions(raw: Raw): ControlOptions {
   const listen = (name: string) => {
     const v = raw.get(name)?.at(-1);
-    return v === undefined ? undefined : parseListen(v, '127.0.0.1');
+    return v === undefined ? undefined : parseListen(v, allAddresses());
   };
   const rtpp = raw.get('listen-rtpproxy') ?? [];
   for (const r of rtpp)

@@ -49,7 +49,10 @@ test('rtpengine option names, long and short forms', () => {
     { name: 'priv', address: '2001:db8::1', advertised: '2001:db8::1', family: 6 },
   ]);
   assert.deepEqual(c.listenNg, { host: '127.0.0.1', port: 22222 });
-  assert.deepEqual(c.listenTcpNg, { host: '127.0.0.1', port: 2224 });
+  // A port alone is every address, as with rtpengine, with a warning.
+  assert.ok(['::', '0.0.0.0'].includes(c.listenTcpNg!.host), c.listenTcpNg!.host);
+  assert.equal(c.listenTcpNg!.port, 2224);
+  assert.ok(c.warnings.some((w) => w.includes('--listen-tcp-ng listens on every address')));
   assert.equal(c.portMin, 40000);
   assert.equal(c.maxSessions, 5);
   assert.equal(c.logLevel, 7);
@@ -206,4 +209,38 @@ test('every option the installed rtpengine lists starts the proxy (used or ignor
     return false;
   });
   assert.deepEqual(refused, []);
+});
+
+test('ng given as a port alone answers on IPv4 and IPv6 loopback, as rtpengine binds it', async () => {
+  const base = reservePortBlock();
+  const proc = spawn(
+    process.execPath,
+    [
+      BIN,
+      'proxy',
+      '--interface=127.0.0.1',
+      `--listen-ng=${base}`,
+      `--port-min=${base + 10}`,
+      `--port-max=${base + 49}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  proc.stdout.on('data', (d) => {
+    out += d;
+  });
+  proc.stderr.on('data', (d) => {
+    out += d;
+  });
+  const v4 = new NgUdp(base, '127.0.0.1');
+  const v6 = new NgUdp(base, '::1');
+  try {
+    assert.ok(await v4.waitForPong(100, () => proc.exitCode === null), `no pong on 127.0.0.1:\n${out}`);
+    assert.ok(await v6.waitForPong(10, () => proc.exitCode === null), `no pong on ::1:\n${out}`);
+    assert.match(out, /--listen-ng listens on every address/);
+  } finally {
+    v4.close();
+    v6.close();
+    proc.kill();
+  }
 });
