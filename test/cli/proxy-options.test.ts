@@ -108,6 +108,18 @@ test('the command exits 2 with a clear message on a bad option', () => {
   }
 });
 
+/** `sipmedia ARGS` running in the background, its stdout and stderr collected. */
+function startBin(args: string[]): { alive: () => boolean; output: () => string; stop: () => void } {
+  const proc = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const add = (d: Buffer) => {
+    out += d;
+  };
+  proc.stdout.on('data', add);
+  proc.stderr.on('data', add);
+  return { alive: () => proc.exitCode === null, output: () => out, stop: () => proc.kill() };
+}
+
 /** The options of Debian's stock /etc/rtpengine/rtpengine.conf (rtpengine 10.5, bookworm), comments left out. */
 const DEBIAN_CONF =
   '[rtpengine]\ntable = 0\ninterface = any\nlisten-ng = localhost:2223\nlisten-http = localhost:2225\n' +
@@ -159,34 +171,22 @@ test("the proxy starts on Debian's stock rtpengine.conf and answers ping", {
   const conf = debianConf();
   const base = reservePortBlock();
   // The listening ports move to a reserved block (the command line wins); everything else is Debian's.
-  const proc = spawn(
-    process.execPath,
-    [
-      BIN,
-      'proxy',
-      `--config-file=${conf.file}`,
-      `--listen-ng=127.0.0.1:${base}`,
-      `--listen-http=127.0.0.1:${base + 1}`,
-      `--listen-cli=127.0.0.1:${base + 2}`,
-      `--port-min=${base + 10}`,
-      `--port-max=${base + 49}`,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  proc.stdout.on('data', (d) => {
-    out += d;
-  });
-  proc.stderr.on('data', (d) => {
-    out += d;
-  });
+  const proxy = startBin([
+    'proxy',
+    `--config-file=${conf.file}`,
+    `--listen-ng=127.0.0.1:${base}`,
+    `--listen-http=127.0.0.1:${base + 1}`,
+    `--listen-cli=127.0.0.1:${base + 2}`,
+    `--port-min=${base + 10}`,
+    `--port-max=${base + 49}`,
+  ]);
   const ng = new NgUdp(base);
   try {
-    const up = await ng.waitForPong(100, () => proc.exitCode === null);
-    assert.ok(up, `the proxy did not answer ping:\n${out}`);
+    const up = await ng.waitForPong(100, proxy.alive);
+    assert.ok(up, `the proxy did not answer ping:\n${proxy.output()}`);
   } finally {
     ng.close();
-    proc.kill();
+    proxy.stop();
     conf.remove();
   }
 });
@@ -213,34 +213,22 @@ test('every option the installed rtpengine lists starts the proxy (used or ignor
 
 test('ng given as a port alone answers on IPv4 and IPv6 loopback, as rtpengine binds it', async () => {
   const base = reservePortBlock();
-  const proc = spawn(
-    process.execPath,
-    [
-      BIN,
-      'proxy',
-      '--interface=127.0.0.1',
-      `--listen-ng=${base}`,
-      `--port-min=${base + 10}`,
-      `--port-max=${base + 49}`,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  proc.stdout.on('data', (d) => {
-    out += d;
-  });
-  proc.stderr.on('data', (d) => {
-    out += d;
-  });
+  const proxy = startBin([
+    'proxy',
+    '--interface=127.0.0.1',
+    `--listen-ng=${base}`,
+    `--port-min=${base + 10}`,
+    `--port-max=${base + 49}`,
+  ]);
   const v4 = new NgUdp(base, '127.0.0.1');
   const v6 = new NgUdp(base, '::1');
   try {
-    assert.ok(await v4.waitForPong(100, () => proc.exitCode === null), `no pong on 127.0.0.1:\n${out}`);
-    assert.ok(await v6.waitForPong(10, () => proc.exitCode === null), `no pong on ::1:\n${out}`);
-    assert.match(out, /--listen-ng listens on every address/);
+    assert.ok(await v4.waitForPong(100, proxy.alive), `no pong on 127.0.0.1:\n${proxy.output()}`);
+    assert.ok(await v6.waitForPong(10, proxy.alive), `no pong on ::1:\n${proxy.output()}`);
+    assert.match(proxy.output(), /--listen-ng listens on every address/);
   } finally {
     v4.close();
     v6.close();
-    proc.kill();
+    proxy.stop();
   }
 });
