@@ -178,7 +178,6 @@ function bool(raw: Raw, name: string): boolean {
   throw new UsageError(`--${name}: '${v}' is not true or false`);
 }
 
-/** `[IP:]PORT` or `[IPv6]:PORT`. */
 /**
  * A control listener given as a port alone binds every address, IPv4 and IPv6, as rtpengine does (and the
  * proxy warns about it): `::` is one dual-stack socket; a host without IPv6 gets `0.0.0.0`.
@@ -188,6 +187,7 @@ function allAddresses(): string {
   return v6 ? '::' : '0.0.0.0';
 }
 
+/** `[IP:]PORT`, `[IPv6]:PORT` or `PORT` (then `defaultHost`). */
 export function parseListen(spec: string, defaultHost: string): { host: string; port: number } {
   let host = defaultHost;
   let portStr = spec;

@@ -320,7 +320,7 @@ export class Engine {
 
   /**
    * A `TOS` in the request sets the call's TOS; once set it applies to all the call's ports, including ports
-   * opened later for it. Before the offerer's listeners (kernel offload) see the call.
+   * opened later for it. Runs before the signal listeners (kernel offload) look at the call.
    */
   private applyTos(call: Call, o: SignalOptions, warnings: string[]): void {
     if (o.tos !== undefined) call.tos = o.tos;
