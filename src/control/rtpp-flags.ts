@@ -92,6 +92,19 @@ function value(v: string): BValue {
   return items.map((x) => value(x));
 }
 
+function isDict(v: BValue | undefined): v is BDict {
+  return typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v);
+}
+
+/** The `codec` dictionary being built (a `codec=` that was not a dictionary is replaced). */
+function codecDict(out: BDict): BDict {
+  const c = out.codec;
+  if (isDict(c)) return c;
+  const d: BDict = {};
+  out.codec = d;
+  return d;
+}
+
 function asList(v: BValue | undefined): BValue[] {
   if (v === undefined) return [];
   return Array.isArray(v) ? v : [v];
@@ -116,14 +129,12 @@ export function parseRtppFlags(s: string): BDict {
     const v = value(kv[1]);
     const codec = CODEC_KEY.exec(key);
     if (codec) {
-      const d = (out.codec ?? {}) as BDict;
+      const d = codecDict(out);
       d[codec[1]!] = [...asList(d[codec[1]!]), ...asList(v)];
-      out.codec = d;
     } else if (LIST_KEYS.has(key)) add(key, v);
-    else if (key === 'codec' && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v)) {
-      const d = (out.codec ?? {}) as BDict;
+    else if (key === 'codec' && isDict(v)) {
+      const d = codecDict(out);
       for (const [k, x] of Object.entries(v)) d[k] = [...asList(d[k]), ...asList(x)];
-      out.codec = d;
     } else out[key] = v;
   }
   return out;

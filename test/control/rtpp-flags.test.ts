@@ -41,6 +41,8 @@ test('unbalanced or too deep brackets are refused with a clear reason', () => {
   assert.throws(() => parseRtppFlags('label=x]'), /Unbalanced '\]'/);
   assert.throws(() => parseRtppFlags(`a=${'['.repeat(7)}${']'.repeat(7)}`), /too deeply/);
   assert.throws(() => expandRtppFlags({ command: 'offer', 'rtpp-flags': ['x'] }), /must be a string/);
+  // A codec= that is not a dictionary does not break the codec-<action>= that follows.
+  assert.deepEqual(parseRtppFlags('codec=x codec-strip=PCMA'), { codec: { strip: ['PCMA'] } });
 });
 
 test('expanded into the request: dictionary keys win, lists join, the rest reaches parseSignal', () => {
@@ -70,7 +72,20 @@ test('expanded into the request: dictionary keys win, lists join, the rest reach
 });
 
 test('fuzz: any string either expands to a dictionary or is refused with NgRequestError', () => {
-  const alphabet = fc.constantFrom('[', ']', '=', ' ', 'a', 'b', '-', 'codec', 'direction', '\t', 'x=');
+  const alphabet = fc.constantFrom(
+    '[',
+    ']',
+    '=',
+    ' ',
+    'a',
+    '-',
+    'codec',
+    'codec-strip=',
+    'strip',
+    'direction',
+    '\t',
+    'x=',
+  );
   fc.assert(
     fc.property(
       fc.array(alphabet, { maxLength: 40 }).map((a) => a.join('')),
