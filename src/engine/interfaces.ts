@@ -1,8 +1,10 @@
 /**
  * Local media interfaces, given as rtpengine does: `[NAME/]IP[!ADVERTISED]`, where IP may also be the name of
- * a network device of this host (all its addresses) or `any` (every address of every non-loopback device).
- * Several may share a name (one per address family); the engine picks by name and family.
+ * a network device of this host (all its addresses), `any` (every address of every non-loopback device) or a
+ * host name (resolved once, at start-up). Several may share a name (one per address family); the engine picks
+ * by name and family.
  */
+import { spawnSync } from 'node:child_process';
 import { isIP } from 'node:net';
 import { type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
 
@@ -28,15 +30,40 @@ function deviceAddresses(word: string, devices: HostDevices): string[] | undefin
       (list ?? []).filter((a) => !a.internal && usable(a)).map((a) => a.address),
     );
   }
-  const list = devices[word];
+  // Own keys only: `constructor` or `toString` name no device.
+  const list = Object.hasOwn(devices, word) ? devices[word] : undefined;
   return list ? list.filter(usable).map((a) => a.address) : undefined;
+}
+
+/** A host name's addresses, in the resolver's order; empty when it does not resolve. */
+export type HostResolver = (host: string) => string[];
+
+const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
+
+/**
+ * The system resolver's answer (NSS: /etc/hosts, then DNS), through `getent ahosts`: options are read
+ * synchronously and Node has no synchronous getaddrinfo. Runs only for interfaces given as host names.
+ */
+export function resolveHost(host: string): string[] {
+  const r = spawnSync('getent', ['ahosts', host], { encoding: 'utf8', timeout: 10_000 });
+  if (r.status !== 0 || typeof r.stdout !== 'string') return [];
+  const out: string[] = [];
+  for (const line of r.stdout.split('\n')) {
+    const a = line.split(/\s+/)[0];
+    if (a && isIP(a) !== 0 && !out.includes(a)) out.push(a);
+  }
+  return out;
 }
 
 /**
  * One `--interface` value as the interfaces it stands for: one for an address, one per address for a device
- * name or `any`. An advertised address applies to the addresses of its own family.
+ * name, `any` or a host name. An advertised address applies to the addresses of its own family.
  */
-export function parseInterface(spec: string, devices: HostDevices = networkInterfaces()): MediaInterface[] {
+export function parseInterface(
+  spec: string,
+  devices: HostDevices = networkInterfaces(),
+  resolve: HostResolver = resolveHost,
+): MediaInterface[] {
   let name = 'default';
   let rest = spec.trim();
   const slash = rest.indexOf('/');
@@ -56,10 +83,15 @@ export function parseInterface(spec: string, devices: HostDevices = networkInter
   if (adv !== undefined && advFamily === 0)
     throw new Error(`interface '${spec}': advertised '${adv}' is not an IP address`);
   const address = rest.replace(/^\[(.*)\]$/, '$1');
-  const addresses = isIP(address) !== 0 ? [address] : deviceAddresses(address, devices);
-  if (!addresses) {
+  const addresses =
+    isIP(address) !== 0
+      ? [address]
+      : (deviceAddresses(address, devices) ??
+        (HOST_NAME.test(address) ? resolve(address).filter((a) => !/^fe[89ab]/i.test(a)) : undefined));
+  if (!addresses || (addresses.length === 0 && address !== 'any' && !Object.hasOwn(devices, address))) {
     throw new Error(
-      `interface '${spec}': '${address}' is not an IP address, a network device of this host or 'any'`,
+      `interface '${spec}': '${address}' is not an IP address, a network device of this host, 'any' ` +
+        'or a host name that resolves',
     );
   }
   if (addresses.length === 0) throw new Error(`interface '${spec}': '${address}' has no usable address`);

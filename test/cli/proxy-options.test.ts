@@ -81,7 +81,7 @@ test('unknown or invalid options are usage errors', () => {
     ['--frobnicate=1'],
     ['--port-min=abc'],
     ['--port-min=70000'],
-    ['--interface=not-an-ip'],
+    ['--interface=not_an_ip'],
     ['--listen-ng=1.2.3.4:0'],
     ['--port-min=5000', '--port-max=5000'],
     ['stray'],

@@ -54,11 +54,27 @@ test('a device name is all its addresses; the advertised address goes to those o
   );
 });
 
-test('names that are neither an address nor a device, or have no address, are refused clearly', () => {
-  assert.throws(
-    () => parseInterface('media.example.com', host),
-    /not an IP address, a network device .* or 'any'/,
+test('a host name is resolved once (its addresses, IPv6 link-local left out); one that does not resolve is refused', () => {
+  const resolve = (h: string) => (h === 'media.example.com' ? ['192.0.2.77', 'fe80::7', '2001:db8::77'] : []);
+  assert.deepEqual(
+    parseInterface('ext/media.example.com!203.0.113.9', host, resolve).map((i) => [i.address, i.advertised]),
+    [
+      ['192.0.2.77', '203.0.113.9'],
+      ['2001:db8::77', '2001:db8::77'],
+    ],
   );
+  assert.throws(() => parseInterface('nothere.example', host, resolve), /or a host name that resolves/);
+  // The system resolver, through /etc/hosts (no network): localhost.
+  assert.ok(parseInterface('localhost', {}).some((i) => i.address === '127.0.0.1'));
+});
+
+test('names that are neither an address nor a device, or have no address, are refused clearly', () => {
+  const none = () => [];
+  assert.throws(
+    () => parseInterface('not_a_host', host, none),
+    /not an IP address, a network device .* 'any'/,
+  );
+  assert.throws(() => parseInterface('constructor', host, none), /or a host name that resolves/);
   assert.throws(() => parseInterface('any', { lo: host.lo }), /has no usable address/);
   assert.throws(() => parseInterface('eth0!nothere', host), /advertised 'nothere' is not an IP address/);
   assert.throws(() => parseInterface('/192.0.2.1', host), /empty name/);
