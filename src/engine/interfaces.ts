@@ -19,12 +19,14 @@ export interface MediaInterface {
 /** Network devices and their addresses, as `os.networkInterfaces()` reports them. */
 export type HostDevices = NodeJS.Dict<NetworkInterfaceInfo[]>;
 
-/**
- * Addresses a device name or `any` stands for. IPv6 link-local addresses are left out: they need a scope
- * and no peer outside the link can reach them.
- */
+/** IPv6 link-local addresses are never used: they need a scope and no peer outside the link reaches them. */
+function linkLocal6(address: string): boolean {
+  return /^fe[89ab]/i.test(address);
+}
+
+/** Addresses a device name or `any` stands for. */
 function deviceAddresses(word: string, devices: HostDevices): string[] | undefined {
-  const usable = (a: NetworkInterfaceInfo) => !(a.family === 'IPv6' && /^fe[89ab]/i.test(a.address));
+  const usable = (a: NetworkInterfaceInfo) => !(a.family === 'IPv6' && linkLocal6(a.address));
   if (word === 'any') {
     return Object.values(devices).flatMap((list) =>
       (list ?? []).filter((a) => !a.internal && usable(a)).map((a) => a.address),
@@ -87,7 +89,7 @@ export function parseInterface(
     isIP(address) !== 0
       ? [address]
       : (deviceAddresses(address, devices) ??
-        (HOST_NAME.test(address) ? resolve(address).filter((a) => !/^fe[89ab]/i.test(a)) : undefined));
+        (HOST_NAME.test(address) ? resolve(address).filter((a) => !linkLocal6(a)) : undefined));
   if (!addresses || (addresses.length === 0 && address !== 'any' && !Object.hasOwn(devices, address))) {
     throw new Error(
       `interface '${spec}': '${address}' is not an IP address, a network device of this host, 'any' ` +
