@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { type MediaInterface, parseInterface } from '../engine/interfaces.js';
+import { resolveHost } from './host-resolver.js';
 import { IGNORED } from './rtpengine-options.js';
 import type { LogLevel } from '../util/log.js';
 import { parseIni } from './ini.js';
@@ -253,7 +254,7 @@ export function loadProxyConfig(argv: string[]): ProxyConfig {
 
   const interfaces = (raw.get('interface') ?? [defaultInterfaceAddress()]).flatMap((s) => {
     try {
-      return parseInterface(s);
+      return parseInterface(s, networkInterfaces(), resolveHost);
     } catch (e) {
       throw new UsageError(`--interface: ${(e as Error).message}`);
     }

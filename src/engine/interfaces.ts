@@ -2,11 +2,10 @@
  * Local media interfaces, given as rtpengine does: `[NAME/]IP[!ADVERTISED]`, where IP may also be the name of
  * a network device of this host (all its addresses), `any` (every address of every non-loopback device) or a
  * host name (resolved once, at start-up). Several may share a name (one per address family); the engine picks
- * by name and family.
+ * by name and family. The host's devices and its resolver are passed in (cli/ reads them): no I/O here.
  */
-import { spawnSync } from 'node:child_process';
 import { isIP } from 'node:net';
-import { type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
+import type { NetworkInterfaceInfo } from 'node:os';
 
 export interface MediaInterface {
   name: string;
@@ -43,29 +42,10 @@ export type HostResolver = (host: string) => string[];
 const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
 
 /**
- * The system resolver's answer (NSS: /etc/hosts, then DNS), through `getent ahosts`: options are read
- * synchronously and Node has no synchronous getaddrinfo. Runs only for interfaces given as host names.
- */
-export function resolveHost(host: string): string[] {
-  const r = spawnSync('getent', ['ahosts', host], { encoding: 'utf8', timeout: 10_000 });
-  if (r.status !== 0 || typeof r.stdout !== 'string') return [];
-  const out: string[] = [];
-  for (const line of r.stdout.split('\n')) {
-    const a = line.split(/\s+/)[0];
-    if (a && isIP(a) !== 0 && !out.includes(a)) out.push(a);
-  }
-  return out;
-}
-
-/**
  * One `--interface` value as the interfaces it stands for: one for an address, one per address for a device
  * name, `any` or a host name. An advertised address applies to the addresses of its own family.
  */
-export function parseInterface(
-  spec: string,
-  devices: HostDevices = networkInterfaces(),
-  resolve: HostResolver = resolveHost,
-): MediaInterface[] {
+export function parseInterface(spec: string, devices: HostDevices, resolve: HostResolver): MediaInterface[] {
   let name = 'default';
   let rest = spec.trim();
   const slash = rest.indexOf('/');

@@ -21,7 +21,7 @@ function engineWith(
 ): Engine {
   return new Engine(
     {
-      interfaces: new InterfaceSet(parseInterface('127.0.0.1')),
+      interfaces: new InterfaceSet(parseInterface('127.0.0.1', {}, () => [])),
       timeout,
       silentTimeout,
       finalTimeout: 0,
