@@ -5,17 +5,14 @@
  * codec=[strip=[PCMA] transcode=[opus]] SDP-attr=[audio=[remove=[test]]]`.
  *
  * The string is expanded into ordinary dictionary keys before a command is handled, so every option means
- * the same in both forms. Grammar: tokens separated by white space; `key=value`; `key=[a b c]` (a list) or
- * `key=[k=v k2=[..]]` (a dictionary, when every item is `k=v`); a bare token is a flag (`flags` list), except
- * a transport protocol name (`transport-protocol`) and `internal`/`external` (`direction`). `codec-<action>=X`
- * is `codec: { <action>: [X] }`. Keys that take lists (`direction`, `replace`, `rtcp-mux`, ...) collect every
- * occurrence. Keys given as dictionary keys in the same request win over the string's.
+ * the same in both forms. Its syntax is read by wire/rtpp-flags.ts; here a bare word is a flag (`flags`
+ * list), except a transport protocol name (`transport-protocol`) and `internal`/`external` (`direction`);
+ * `codec-<action>=X` is `codec: { <action>: [X] }`; keys that take lists (`direction`, `replace`, `rtcp-mux`,
+ * ...) collect every occurrence. Keys given as dictionary keys in the same request win over the string's.
  */
 import type { BDict, BValue } from '../wire/bencode.js';
+import { RtppFlagsError, type RtppFlagsToken, parseRtppFlagsSyntax } from '../wire/rtpp-flags.js';
 import { NgRequestError, normalizeKey } from './ng-options.js';
-
-/** Deeper nesting than any option has (SDP-attr uses three levels) is refused. */
-const MAX_DEPTH = 6;
 
 const TRANSPORTS = new Set(
   ['RTP/AVP', 'RTP/SAVP', 'RTP/AVPF', 'RTP/SAVPF', 'UDP/TLS/RTP/SAVP', 'UDP/TLS/RTP/SAVPF'].map((t) =>
@@ -42,56 +39,6 @@ const LIST_KEYS = new Set([
 
 const CODEC_KEY = /^codec (strip|mask|except|offer|transcode|accept|consume|ignore|set|eliminate)$/;
 
-/** Splits at white space outside brackets; throws on unbalanced brackets. */
-function tokens(s: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let start = -1;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (c === '[') {
-      depth++;
-      if (depth > MAX_DEPTH) throw new NgRequestError('rtpp-flags nested too deeply');
-    } else if (c === ']') {
-      depth--;
-      if (depth < 0) throw new NgRequestError("Unbalanced ']' in rtpp-flags");
-    }
-    const space = c === ' ' || c === '\t' || c === '\r' || c === '\n';
-    if (space && depth === 0) {
-      if (start >= 0) out.push(s.slice(start, i));
-      start = -1;
-    } else if (start < 0) start = i;
-  }
-  if (depth !== 0) throw new NgRequestError("Unbalanced '[' in rtpp-flags");
-  if (start >= 0) out.push(s.slice(start));
-  return out;
-}
-
-/** `k=v` with the `=` before any bracket: [key, value]; otherwise null. */
-function keyValue(t: string): [string, string] | null {
-  const eq = t.indexOf('=');
-  if (eq <= 0) return null;
-  const br = t.indexOf('[');
-  if (br >= 0 && br < eq) return null;
-  return [t.slice(0, eq), t.slice(eq + 1)];
-}
-
-/** A value: `[...]` is a list or a dictionary, anything else a string. */
-function value(v: string): BValue {
-  if (!v.startsWith('[')) return v;
-  // tokens() checked the balance of the whole string; a value must be one bracketed group.
-  if (!v.endsWith(']')) throw new NgRequestError(`Malformed rtpp-flags value '${v}'`);
-  const items = tokens(v.slice(1, -1));
-  const pairs = items.map(keyValue);
-  if (items.length > 0 && pairs.every((p) => p !== null)) {
-    const d: BDict = {};
-    // `__proto__` would replace the object's prototype instead of adding a key.
-    for (const [k, x] of pairs as [string, string][]) if (k !== '__proto__') d[k] = value(x);
-    return d;
-  }
-  return items.map((x) => value(x));
-}
-
 function isDict(v: BValue | undefined): v is BDict {
   return typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v);
 }
@@ -116,17 +63,24 @@ export function parseRtppFlags(s: string): BDict {
   const add = (key: string, v: BValue) => {
     out[key] = [...asList(out[key]), ...asList(v)];
   };
-  for (const t of tokens(s)) {
-    const kv = keyValue(t);
-    if (!kv) {
-      const n = normalizeKey(t);
-      if (TRANSPORTS.has(t.toLowerCase())) out['transport protocol'] = t;
+  let toks: RtppFlagsToken[];
+  try {
+    toks = parseRtppFlagsSyntax(s);
+  } catch (e) {
+    if (e instanceof RtppFlagsError) throw new NgRequestError(e.message);
+    throw e;
+  }
+  for (const t of toks) {
+    if ('word' in t) {
+      const w = t.word;
+      const n = normalizeKey(w);
+      if (TRANSPORTS.has(w.toLowerCase())) out['transport protocol'] = w;
       else if (n === 'internal' || n === 'external') add('direction', n);
-      else if (!t.startsWith('[')) add('flags', t);
+      else if (!w.startsWith('[')) add('flags', w);
       continue;
     }
-    const key = normalizeKey(kv[0]);
-    const v = value(kv[1]);
+    const key = normalizeKey(t.key);
+    const v = t.value;
     const codec = CODEC_KEY.exec(key);
     if (codec) {
       const d = codecDict(out);
