@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { type MediaInterface, parseInterface } from '../engine/interfaces.js';
+import { type HostDevices, type MediaInterface, parseInterface } from '../engine/interfaces.js';
 import { resolveHost } from './host-resolver.js';
 import { IGNORED } from './rtpengine-options.js';
 import type { LogLevel } from '../util/log.js';
@@ -183,8 +183,8 @@ function bool(raw: Raw, name: string): boolean {
  * A control listener given as a port alone binds every address, IPv4 and IPv6, as rtpengine does (and the
  * proxy warns about it): `::` is one dual-stack socket; a host without IPv6 gets `0.0.0.0`.
  */
-function allAddresses(): string {
-  const v6 = Object.values(networkInterfaces()).some((l) => l?.some((a) => a.family === 'IPv6'));
+function allAddresses(devices: HostDevices): string {
+  const v6 = Object.values(devices).some((l) => l?.some((a) => a.family === 'IPv6'));
   return v6 ? '::' : '0.0.0.0';
 }
 
@@ -252,9 +252,12 @@ export function loadProxyConfig(argv: string[]): ProxyConfig {
   }
   for (const [k, v] of cli) raw.set(k, v);
 
+  // The host's devices, read once: interfaces given as device names or `any`, and where a bare port binds.
+  const devices = networkInterfaces();
+  const anyHost = allAddresses(devices);
   const interfaces = (raw.get('interface') ?? [defaultInterfaceAddress()]).flatMap((s) => {
     try {
-      return parseInterface(s, networkInterfaces(), resolveHost);
+      return parseInterface(s, devices, resolveHost);
     } catch (e) {
       throw new UsageError(`--interface: ${(e as Error).message}`);
     }
@@ -269,8 +272,8 @@ export function loadProxyConfig(argv: string[]): ProxyConfig {
   const tos = raw.has('tos') ? int(raw, 'tos', 0, 0, 255) : undefined;
   const c: ProxyConfig = {
     interfaces,
-    listenNg: parseListen(ngSpec, allAddresses()),
-    listenTcpNg: tcpSpec ? parseListen(tcpSpec, allAddresses()) : undefined,
+    listenNg: parseListen(ngSpec, anyHost),
+    listenTcpNg: tcpSpec ? parseListen(tcpSpec, anyHost) : undefined,
     portMin,
     portMax,
     timeout: int(raw, 'timeout', 60, 0, 86400 * 365),
@@ -288,7 +291,7 @@ export function loadProxyConfig(argv: string[]): ProxyConfig {
     dataplane: dataplaneMode(raw),
     numThreads: int(raw, 'num-threads', 1, 1, 64),
     media: mediaOptions(raw),
-    control: controlOptions(raw),
+    control: controlOptions(raw, anyHost),
     warnings,
   };
   for (const [name, l] of [
@@ -350,10 +353,10 @@ export interface ControlOptions {
   listenCli: { host: string; port: number } | undefined;
 }
 
-function controlOptions(raw: Raw): ControlOptions {
+function controlOptions(raw: Raw, anyHost: string): ControlOptions {
   const listen = (name: string) => {
     const v = raw.get(name)?.at(-1);
-    return v === undefined ? undefined : parseListen(v, allAddresses());
+    return v === undefined ? undefined : parseListen(v, anyHost);
   };
   const rtpp = raw.get('listen-rtpproxy') ?? [];
   for (const r of rtpp)
