@@ -23,11 +23,32 @@ export function isMp3(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0xff && (bytes[1]! & 0xe0) === 0xe0 && (bytes[1]! & 0x06) !== 0;
 }
 
+/**
+ * How long the decoder may take to compile and start. The package's start-up promise never settles when
+ * its WebAssembly fails to compile or instantiate (it has no rejection path), so an unbounded wait would
+ * hang the playback request that asked for the file.
+ */
+const READY_TIMEOUT_MS = 10_000;
+
+export async function readyWithin(ready: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      ready,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Mp3Error(`MP3 decoder did not start within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Decode a whole MP3 file. Throws {@link Mp3Error} when nothing decodes. */
 export async function decodeMp3(bytes: Uint8Array): Promise<DecodedAudio> {
   const decoder = new MPEGDecoder();
   try {
-    await decoder.ready;
+    await readyWithin(decoder.ready, READY_TIMEOUT_MS);
     // The decoder wants a plain Uint8Array view.
     const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const r = decoder.decode(view);

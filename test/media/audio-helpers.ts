@@ -115,7 +115,7 @@ export function dominance(samples: Int16Array, freq: number, others: number[], r
 
 /** Encode a generated WAV with Debian's lame; undefined when lame is not installed. */
 export function lameMp3(wav: Buffer, extraArgs: string[] = []): Buffer | undefined {
-  if (spawnSync('lame', ['--version']).error) return undefined;
+  if (spawnSync('lame', ['--version'], { timeout: 20_000 }).error) return undefined;
   const dir = mkdtempSync(join(tmpdir(), 'sipmedia-mp3-'));
   try {
     writeFileSync(join(dir, 'in.wav'), wav);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeMp3, isMp3, Mp3Error } from '../../src/media/mp3.js';
+import { decodeMp3, isMp3, Mp3Error, readyWithin } from '../../src/media/mp3.js';
 import { toMonoInt16 } from '../../src/media/prompt.js';
 import { dominance, lameMp3, makeWav, toneChannels } from './audio-helpers.js';
 
@@ -24,4 +24,9 @@ test('garbage is Mp3Error', async () => {
   await assert.rejects(decodeMp3(Buffer.from('ID3 but nothing else')), Mp3Error);
   await assert.rejects(decodeMp3(Buffer.alloc(1000, 0xff)), Mp3Error);
   assert.equal(isMp3(Buffer.from('RIFF')), false);
+});
+
+test("a decoder that never starts is an Mp3Error, not a hang (the package's start-up has no failure path)", async () => {
+  await assert.rejects(readyWithin(new Promise(() => {}), 20), /did not start within 20 ms/);
+  await readyWithin(Promise.resolve(), 20);
 });
