@@ -9,6 +9,7 @@ import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../util/log.js';
 import { listenControlTcp } from './listeners.js';
 import { trafficTotals } from './metrics.js';
+import { transcodedMedia } from './ng-format.js';
 
 const MAX_LINE = 4096;
 const MAX_CONNECTIONS = 64;
@@ -66,7 +67,7 @@ export class CliCommands {
         `Current sessions own: ${n}`,
         'Current sessions foreign: 0',
         `Current sessions total: ${n}`,
-        'Current transcoded media: 0',
+        `Current transcoded media: ${transcodedMedia(e)}`,
         `Current sessions ipv4 only media: ${this.byFamily(4)}`,
         `Current sessions ipv6 only media: ${this.byFamily(6)}`,
         `Current sessions ip mixed  media: ${this.byFamily(0)}`,

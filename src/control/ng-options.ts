@@ -166,7 +166,7 @@ export function parseSignal(d: BDict, command: 'offer' | 'answer'): ParsedSignal
   }
 
   const opts: SignalOptions = { callId, fromTag, sdp };
-  if (codec.strip || codec.mask || codec.except) opts.codec = codec;
+  if (codec.strip || codec.mask || codec.except || codec.transcode) opts.codec = codec;
   if (toTag) opts.toTag = toTag;
   const viaBranch = str(m, 'via branch');
   if (viaBranch) opts.viaBranch = viaBranch;
@@ -251,10 +251,13 @@ function sdpUsesProtocol(sdp: string, proto: string): boolean {
   return any;
 }
 
-const CODEC_ACTIONS = new Set(['strip', 'mask', 'except']);
-const CODEC_NOT_YET = new Set(['offer', 'transcode', 'set', 'accept', 'consume', 'ignore']);
+const CODEC_ACTIONS = new Set(['strip', 'mask', 'except', 'transcode']);
+const CODEC_NOT_YET = new Set(['offer', 'set', 'accept', 'consume', 'ignore']);
 
-/** The `codec` dictionary: strip, mask and except work on the SDP; the rest needs transcoding (a warning). */
+/**
+ * The `codec` dictionary: strip, mask and except work on the SDP, transcode between G.711 laws (the engine
+ * warns about other codecs); the rest needs general transcoding (a warning).
+ */
 function parseCodec(m: Map<string, BValue>, warnings: string[]): CodecFilter {
   const out: CodecFilter = {};
   const v = m.get('codec');
@@ -272,9 +275,12 @@ function parseCodec(m: Map<string, BValue>, warnings: string[]): CodecFilter {
   return out;
 }
 
-/** Flag forms `codec-strip-PCMA`, `codec-mask-G722`, `codec-except-PCMU`; true when the flag was one. */
+/**
+ * Flag forms `codec-strip-PCMA`, `codec-mask-G722`, `codec-except-PCMU`, `codec-transcode-PCMA` (also
+ * rtpengine's older `transcode-PCMA`); true when the flag was one.
+ */
 function codecFlag(raw: string, codec: CodecFilter, warnings: string[]): boolean {
-  const r = /^codec[-_ ]([a-z]+)[-_ ](.+)$/i.exec(raw);
+  const r = /^codec[-_ ]([a-z]+)[-_ ](.+)$/i.exec(raw) ?? /^(transcode)[-_ ](.+)$/i.exec(raw);
   if (!r) return false;
   const action = r[1]!.toLowerCase();
   if (CODEC_ACTIONS.has(action)) {

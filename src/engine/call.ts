@@ -7,6 +7,7 @@ import type { Endpoint } from '../dataplane/relay-leg.js';
 import type { LegPair } from '../dataplane/userspace.js';
 import type { SdpDirection } from '../wire/sdp.js';
 import type { MediaInterface } from './interfaces.js';
+import type { TranscodeOffer, Transcoding } from './transcode.js';
 
 export class MediaSide {
   kind = 'audio';
@@ -26,6 +27,10 @@ export class MediaSide {
   codec: string | undefined;
   /** Codecs stripped from the offer this party sent, stripped from the answer it gets too. */
   strippedCodecs: string[] = [];
+  /** Codecs added to this party's offer for transcoding, until the answer. */
+  transcodeOffer: TranscodeOffer | undefined;
+  /** Conversion of the packets this party sends (set by an answer that picked an added codec). */
+  transcode: Transcoding | undefined;
 
   constructor(
     readonly index: number,
@@ -100,6 +105,13 @@ export class Call {
 
   *pairs(): Generator<LegPair> {
     for (const m of this.monologues) for (const s of m.media) if (s.pair) yield s.pair;
+  }
+
+  /** Media sections converted between codecs (one per offerer side whose packets are converted). */
+  transcodedMedia(): number {
+    let n = 0;
+    for (const m of this.monologues) for (const s of m.media) if (s.transcode && s.transcodeOffer) n++;
+    return n;
   }
 
   /** Latest packet time over all legs, ms (0: none). */

@@ -9,16 +9,19 @@ export interface CodecFilter {
   strip?: string[];
   mask?: string[];
   except?: string[];
+  /** Codecs to offer in addition, transcoded to and from the offerer's (G.711 laws only: engine/transcode.ts). */
+  transcode?: string[];
 }
 
 /** `PCMA`, `pcma/8000`, `telephone-event` match an rtpmap (or static payload type) by name and clock rate. */
-function matches(spec: string, encoding: string, clockRate: number): boolean {
+export function matches(spec: string, encoding: string, clockRate: number): boolean {
   const [name, rate] = spec.split('/');
   if (!name || name.toLowerCase() !== encoding.toLowerCase()) return false;
   return rate === undefined || Number(rate) === clockRate;
 }
 
-function codecOf(m: SdpMedia, pt: number): { encoding: string; clockRate: number } | undefined {
+/** A payload type's codec from its rtpmap, or the static table. */
+export function codecOf(m: SdpMedia, pt: number): { encoding: string; clockRate: number } | undefined {
   const r = m.rtpmaps().get(pt);
   if (r) return r;
   const s = STATIC_PAYLOADS.get(pt);

@@ -5,6 +5,7 @@
 import { type Dataplane, OutOfPortsError } from '../dataplane/userspace.js';
 import { Sdp, SdpError, type SdpMedia } from '../wire/sdp.js';
 import { type CodecFilter, codecNames, payloadsToRemove } from './codec-filter.js';
+import { planAnswer, planOffer } from './transcode.js';
 import type { Logger } from '../util/log.js';
 import { Call, type CloseReason, MediaSide, Monologue } from './call.js';
 import { applyEndpoints, endpointsOf, moved, wire } from './endpoints.js';
@@ -144,7 +145,9 @@ export class Engine {
       const mux = require || modes.has('offer') || (m.rtcpMux && !modes.has('demux'));
       const removeFormats = this.codecRemoval(m, o.codec, warnings);
       fm.strippedCodecs = codecNames(m, removeFormats);
-      plans.push({ side: tm, mux, rtcpOnRtpPort: require, removeFormats });
+      const tc = planOffer(m, o.codec?.transcode ?? [], removeFormats, warnings);
+      fm.transcodeOffer = tc.offer;
+      plans.push({ side: tm, mux, rtcpOnRtpPort: require, removeFormats, addFormats: tc.add });
       wire(fm, tm);
     }
     if (sdp.media.length === 0) warnings.push('SDP has no media sections');
@@ -207,7 +210,16 @@ export class Engine {
           (am.rtcpMux || modes.has('demux') || modes.has('accept') || modes.has('require'));
         const strip = [...om.strippedCodecs, ...(o.codec?.strip ?? []), ...(o.codec?.mask ?? [])];
         const removeFormats = this.codecRemoval(m, { ...o.codec, strip }, warnings);
-        plans.push({ side: om, mux: om.rtcpMux, rtcpOnRtpPort: om.rtcpMux, removeFormats });
+        const tc = planAnswer(m, om.transcodeOffer);
+        om.transcode = tc.offerer;
+        am.transcode = tc.answerer;
+        plans.push({
+          side: om,
+          mux: om.rtcpMux,
+          rtcpOnRtpPort: om.rtcpMux,
+          removeFormats: [...removeFormats, ...tc.remove],
+          replaceFormat: tc.replace,
+        });
         wire(om, am);
       }
       if (!call.answered) {

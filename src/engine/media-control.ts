@@ -130,6 +130,7 @@ export class MediaService {
         d.blockMedia = on('media');
         d.silence = on('silence');
         d.detect = (st.dtmfLogDest ?? this.config.dtmfLogDest) !== undefined;
+        d.transcode = side.transcode;
         d.refresh();
         out.push(d);
       }
@@ -154,7 +155,8 @@ export class MediaService {
   ): Promise<void> {
     // Most calls never get a media duty: they keep no media state and no per-stream objects.
     const detecting = o.dtmfLogDest !== undefined || this.config.dtmfLogDest !== undefined;
-    if (!this.calls.has(call) && o.recordCall !== true && !detecting) return;
+    const converting = call.monologues.some((m) => m.media.some((s) => s.transcode !== undefined));
+    if (!this.calls.has(call) && o.recordCall !== true && !detecting && !converting) return;
     const st = this.state(call);
     if (o.dtmfLogDest) st.dtmfLogDest = o.dtmfLogDest;
     if (o.recordCall === true) await this.startRecording(call);

@@ -7,6 +7,7 @@ import { type Sdp, type SdpLine, type SdpMedia, iceAttributeNames, isDirection }
 import type { MediaSide } from './call.js';
 import { STATIC_PAYLOADS } from './static-payloads.js';
 import type { SignalOptions } from './options.js';
+import { withAddedFormats } from './transcode.js';
 
 export interface MediaPlan {
   /** The legs the recipient will send to (undefined: section rejected). */
@@ -17,6 +18,10 @@ export interface MediaPlan {
   rtcpOnRtpPort: boolean;
   /** Payload types to remove from the section (codec strip/mask). */
   removeFormats?: number[];
+  /** Static payload types to add (codec transcode, offer only). */
+  addFormats?: number[];
+  /** A payload type answered in place of another: [answered, what the recipient gets] (transcoding). */
+  replaceFormat?: [number, number];
 }
 
 export interface RewritePlan {
@@ -93,6 +98,16 @@ function layoutAttributes(m: SdpMedia, plan: RewritePlan, index: number, directi
   return { head, owned, tail };
 }
 
+/** Puts `to` where `from` was (its attributes go; a static `to` gets its rtpmap in the layout). */
+function replaceFormat(m: SdpMedia, [from, to]: [number, number]): void {
+  const at = m.formats.indexOf(String(from));
+  if (at < 0) return;
+  m.removeFormats([from, to]);
+  const formats = m.formats;
+  formats.splice(Math.min(at, formats.length), 0, String(to));
+  m.formats = formats;
+}
+
 function carriesRtcp(m: SdpMedia): boolean {
   return m.proto.toUpperCase().includes('RTP');
 }
@@ -118,6 +133,8 @@ export function rewriteSdp(sdp: Sdp, plan: RewritePlan): string {
       return;
     }
     if (p.removeFormats?.length) m.removeFormats(p.removeFormats);
+    if (p.addFormats?.length) m.formats = withAddedFormats(m, p.addFormats);
+    if (p.replaceFormat) replaceFormat(m, p.replaceFormat);
     const rtpPort = p.side.pair.rtp.localPort;
     m.port = rtpPort;
     if (m.connection) m.connection = conn;

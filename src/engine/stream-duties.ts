@@ -13,6 +13,7 @@ import type { UdpEndpoints } from '../wire/pcap.js';
 import { rtpPayloadEnd, rtpPayloadOffset } from '../wire/rtp.js';
 import type { MediaSide, Monologue } from './call.js';
 import type { DtmfInjection, InsertTarget, Playback } from './playback.js';
+import { type Transcoding, transcodePacket } from './transcode.js';
 import type { CallRecording } from './recording.js';
 
 /** What a stream's tap reports to its owner. */
@@ -28,6 +29,10 @@ export class StreamDuties implements InsertTarget {
   detect = false;
   /** telephone-event payload type of this stream, when negotiated. */
   dtmfPayloadType: number | undefined;
+  /** PCMU <-> PCMA conversion of this party's packets (codec transcode). */
+  transcode: Transcoding | undefined;
+  /** Packets converted by {@link transcode}. */
+  transcoded = 0;
   /** Created by the first insertion; from then on every relayed packet's header is mapped. */
   private sender: RtpSenderState | undefined;
   private detector: DtmfDetector | undefined;
@@ -98,6 +103,7 @@ export class StreamDuties implements InsertTarget {
       this.blockMedia ||
       this.silence ||
       this.detect ||
+      this.transcode !== undefined ||
       this.sender !== undefined ||
       this.hooks.recording()?.writing === true
     );
@@ -137,10 +143,14 @@ export class StreamDuties implements InsertTarget {
     this.leg = null;
   }
 
-  /** Sends a generated packet to the receiving party (through the peer's leg) and records it. */
+  /**
+   * Sends a generated packet to the receiving party (through the peer's leg) and records it. It is built in
+   * the codec the answer named, which is this party's own when it is converted, so it is converted too.
+   */
   send(packet: Buffer): void {
     const out = this.sourceLeg?.sink;
     if (!out?.endpoint || out.closed) return;
+    this.convert(packet);
     out.sendToParty(packet);
     this.record(packet, this.sourceLeg!);
   }
@@ -166,6 +176,10 @@ export class StreamDuties implements InsertTarget {
         dstPort: leg.localPort,
       };
     if (ep) rec.packet(this.key, this.channel, ep, msg);
+  }
+
+  private convert(msg: Buffer): void {
+    if (this.transcode && msg.length >= 12 && convertPacket(this.transcode, msg)) this.transcoded++;
   }
 
   private onPacket(msg: Buffer, leg: RelayLeg, isRtcp: boolean): boolean {
@@ -196,11 +210,19 @@ export class StreamDuties implements InsertTarget {
       }
       if (this.silence) silencePayload(msg, pt);
     }
+    this.convert(msg);
     if (this.sender && !this.sender.relayPacket(msg, performance.now())) return false;
     this.primeWaiter?.();
     this.record(msg, leg);
     return true;
   }
+}
+
+/** Applies {@link StreamDuties.transcode} to an RTP packet in place. */
+function convertPacket(t: Transcoding, msg: Buffer): boolean {
+  const off = rtpPayloadOffset(msg);
+  const end = off < 0 ? -1 : rtpPayloadEnd(msg, off);
+  return end >= off && off >= 0 && transcodePacket(t, msg, off, end);
 }
 
 /** Replace a G.711 payload with encoded silence in place (other codecs are left alone). */

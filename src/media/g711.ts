@@ -72,9 +72,40 @@ export const ALAW_ENCODE: Uint8Array = encodeTable(alawEncodeSample);
 export const ULAW_DECODE: Int16Array = decodeTable(ulawDecodeSample);
 export const ALAW_DECODE: Int16Array = decodeTable(alawDecodeSample);
 
-/** Byte-to-byte transcoding through linear (A-law byte -> µ-law byte and back). */
-export const ALAW_TO_ULAW: Uint8Array = Uint8Array.from(ALAW_DECODE, (s) => ULAW_ENCODE[s & 0xffff]!);
-export const ULAW_TO_ALAW: Uint8Array = Uint8Array.from(ULAW_DECODE, (s) => ALAW_ENCODE[s & 0xffff]!);
+/**
+ * Byte-to-byte transcoding: each code maps to the code of the other law whose decoded value is nearest; a tie
+ * goes to the larger magnitude (0 to the positive side). Encoding the decoded value instead (the G.711
+ * encoder truncates) differs for 2 A-law and 7 µ-law codes by one step; the nearest value is what rtpengine
+ * (through its codec library) produces, byte for byte, so a call sounds the same through either proxy.
+ */
+function nearestTable(fromDecode: Int16Array, toDecode: Int16Array): Uint8Array {
+  const out = new Uint8Array(256);
+  for (let b = 0; b < 256; b++) {
+    const v = fromDecode[b]!;
+    let best = 0;
+    let bestDist = Number.POSITIVE_INFINITY;
+    for (let c = 0; c < 256; c++) {
+      const w = toDecode[c]!;
+      const d = Math.abs(w - v);
+      const better = d < bestDist || (d === bestDist && awayFromZero(w, toDecode[best]!, v));
+      if (better) {
+        best = c;
+        bestDist = d;
+      }
+    }
+    out[b] = best;
+  }
+  return out;
+}
+
+/** Of two values equally far from `v`, is `w` the one further from zero (positive when `v` is 0)? */
+function awayFromZero(w: number, other: number, v: number): boolean {
+  if (v > 0 || (v === 0 && w !== other)) return w > other;
+  return w < other;
+}
+
+export const ALAW_TO_ULAW: Uint8Array = nearestTable(ALAW_DECODE, ULAW_DECODE);
+export const ULAW_TO_ALAW: Uint8Array = nearestTable(ULAW_DECODE, ALAW_DECODE);
 
 /** Encoded digital silence (linear 0). */
 export const ULAW_SILENCE = 0xff;

@@ -1,0 +1,145 @@
+/**
+ * `codec: { transcode }` between PCMU and PCMA, black-box: the SDP each party sees and every packet's bytes,
+ * on both dataplanes.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ALAW_TO_ULAW, ULAW_TO_ALAW } from '../../src/media/g711.js';
+import type { BDict } from '../../src/wire/bencode.js';
+import { Endpoint, rtp, sdpPorts } from '../helpers/endpoint.js';
+import { type RunningProxy, startProxy } from '../helpers/proxy.js';
+
+const sdp = (port: number, fmts: string) =>
+  `v=0\r\no=ep 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP ${fmts}\r\n` +
+  'a=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n';
+
+const mline = (s: unknown) => /^m=audio \d+ RTP\/AVP (.*)$/m.exec(String(s))?.[1];
+
+/** Every byte value once (payloads of 128 bytes, like 16 ms of G.711). */
+const allCodes = [
+  Buffer.from(Array.from({ length: 128 }, (_, i) => i)),
+  Buffer.from(Array.from({ length: 128 }, (_, i) => 128 + i)),
+];
+
+let n = 0;
+async function call(p: RunningProxy, offerFmts: string, answerFmts: string, offerExtra: BDict) {
+  const base = p.spare[(n++ * 2) % 80]!;
+  const a = await Endpoint.open(base);
+  const b = await Endpoint.open(base + 1);
+  const callId = `tc-${process.pid}-${n}`;
+  const offer = await p.ng.request({
+    command: 'offer',
+    'call-id': callId,
+    'from-tag': 'A',
+    sdp: sdp(base, offerFmts),
+    ...offerExtra,
+  });
+  assert.equal(offer.result, 'ok', JSON.stringify(offer));
+  const answer = await p.ng.request({
+    command: 'answer',
+    'call-id': callId,
+    'from-tag': 'A',
+    'to-tag': 'B',
+    sdp: sdp(base + 1, answerFmts),
+  });
+  assert.equal(answer.result, 'ok', JSON.stringify(answer));
+  return {
+    callId,
+    a,
+    b,
+    offer,
+    answer,
+    toProxyFromA: sdpPorts(String(answer.sdp)).rtp,
+    toProxyFromB: sdpPorts(String(offer.sdp)).rtp,
+    close: () => {
+      a.close();
+      b.close();
+    },
+  };
+}
+
+for (const dataplane of ['native', 'js']) {
+  describe(`codec transcode PCMU <-> PCMA (${dataplane} dataplane)`, () => {
+    let p: RunningProxy;
+    before(async () => {
+      p = await startProxy([`--dataplane=${dataplane}`]);
+    });
+    after(async () => {
+      await p.stop();
+    });
+
+    test('the offer gains PCMA before telephone-event; answered with it, A gets PCMU back and every byte is converted', async () => {
+      const c = await call(p, '0 101', '8 101', { codec: { transcode: ['PCMA'] } });
+      try {
+        assert.equal(mline(c.offer.sdp), '0 8 101');
+        assert.match(String(c.offer.sdp), /a=rtpmap:8 PCMA\/8000/);
+        assert.equal(mline(c.answer.sdp), '0 101');
+        assert.doesNotMatch(String(c.answer.sdp), /PCMA/);
+        for (const [i, pay] of allCodes.entries()) {
+          c.a.send(rtp(0, 100 + i, 128 * i, 0xa, pay, i === 0), c.toProxyFromA);
+          const atB = (await c.b.next()).msg;
+          assert.equal(atB[1], (i === 0 ? 0x80 : 0) | 8, 'PCMA, marker kept');
+          assert.equal(atB.readUInt16BE(2), 100 + i, 'sequence number kept');
+          assert.equal(atB.readUInt32BE(4), 128 * i, 'timestamp kept');
+          assert.equal(atB.readUInt32BE(8), 0xa, 'SSRC kept');
+          assert.deepEqual(
+            [...atB.subarray(12)],
+            [...pay].map((x) => ULAW_TO_ALAW[x]),
+          );
+
+          c.b.send(rtp(8, 200 + i, 128 * i, 0xb, pay), c.toProxyFromB);
+          const atA = (await c.a.next()).msg;
+          assert.equal(atA[1], 0, 'PCMU');
+          assert.deepEqual(
+            [...atA.subarray(12)],
+            [...pay].map((x) => ALAW_TO_ULAW[x]),
+          );
+        }
+        // telephone-event goes through as it is.
+        const ev = rtp(101, 110, 0, 0xa, Buffer.from([1, 10, 0, 160]), true);
+        c.a.send(ev, c.toProxyFromA);
+        assert.deepEqual((await c.b.next()).msg, ev);
+
+        const stats = await p.ng.request({ command: 'statistics' });
+        const current = (stats.statistics as { currentstatistics: { transcodedmedia: number } })
+          .currentstatistics;
+        assert.equal(current.transcodedmedia, 1);
+      } finally {
+        await p.ng.request({ command: 'delete', 'call-id': c.callId, 'from-tag': 'A', 'delete delay': 0 });
+        c.close();
+      }
+    });
+
+    test('answered with the codec A offered: no conversion, the added codec leaves the answer', async () => {
+      const c = await call(p, '0 101', '0 8 101', { flags: ['codec-transcode-PCMA'] });
+      try {
+        assert.equal(mline(c.offer.sdp), '0 8 101');
+        assert.equal(mline(c.answer.sdp), '0 101');
+        c.a.send(rtp(0, 1, 0, 0xa, allCodes[0]), c.toProxyFromA);
+        const atB = (await c.b.next()).msg;
+        assert.equal(atB[1], 0);
+        assert.deepEqual(atB.subarray(12), allCodes[0]);
+      } finally {
+        c.close();
+      }
+    });
+  });
+}
+
+test('transcode: CN stays after the added codec; a codec already offered or one we cannot convert adds nothing', async () => {
+  const p = await startProxy();
+  try {
+    const cn = await call(p, '0 13 101', '0 101', { codec: { transcode: ['PCMA'] } });
+    assert.equal(mline(cn.offer.sdp), '0 8 13 101');
+    cn.close();
+    const present = await call(p, '8 0 101', '8 101', { codec: { transcode: ['PCMU'] } });
+    assert.equal(mline(present.offer.sdp), '8 0 101');
+    present.close();
+    const opus = await call(p, '0 101', '0 101', { codec: { transcode: ['opus'] } });
+    assert.equal(mline(opus.offer.sdp), '0 101');
+    assert.match(String(opus.offer.warning), /'opus' cannot be transcoded/);
+    opus.close();
+  } finally {
+    await p.stop();
+  }
+});
