@@ -57,3 +57,19 @@ export function codecNames(m: SdpMedia, pts: number[]): string[] {
     return c ? [`${c.encoding}/${c.clockRate}`] : [];
   });
 }
+
+/**
+ * What an offer's filter takes out of the SDP sent on (`removed`: strip and mask), and what it strips by name
+ * (`stripped`: codecs the offerer itself gives up; `strip all` and mask leave them to the offerer).
+ */
+export function offerFilter(
+  m: SdpMedia,
+  f: CodecFilter | undefined,
+): { removed: number[]; stripped: number[] } {
+  if (!f) return { removed: [], stripped: [] };
+  const named = (f.strip ?? []).filter((s) => !ALL.has(s.toLowerCase()));
+  return {
+    removed: payloadsToRemove(m, f),
+    stripped: named.length ? payloadsToRemove(m, { strip: named, except: f.except }) : [],
+  };
+}

@@ -4,7 +4,7 @@
  */
 import { type Dataplane, OutOfPortsError } from '../dataplane/userspace.js';
 import { Sdp, SdpError, type SdpMedia } from '../wire/sdp.js';
-import { type CodecFilter, codecNames, payloadsToRemove } from './codec-filter.js';
+import { codecNames, offerFilter, payloadsToRemove } from './codec-filter.js';
 import { planAnswer, planOffer } from './transcode.js';
 import type { Logger } from '../util/log.js';
 import { Call, type CloseReason, MediaSide, Monologue } from './call.js';
@@ -143,9 +143,11 @@ export class Engine {
       this.muxModes.set(fm, modes);
       const require = modes.has('require');
       const mux = require || modes.has('offer') || (m.rtcpMux && !modes.has('demux'));
-      const removeFormats = this.codecRemoval(m, o.codec, warnings);
+      const filtered = offerFilter(m, o.codec);
+      const tc = planOffer(m, o.codec?.transcode ?? [], filtered, warnings);
+      // Transcoding may replace every codec of the offer (codec-mask-all codec-transcode-PCMA).
+      const removeFormats = this.codecRemoval(m, filtered.removed, tc.add.length, warnings);
       fm.strippedCodecs = codecNames(m, removeFormats);
-      const tc = planOffer(m, o.codec?.transcode ?? [], removeFormats, warnings);
       fm.transcodeOffer = tc.offer;
       plans.push({ side: tm, mux, rtcpOnRtpPort: require, removeFormats, addFormats: tc.add });
       wire(fm, tm);
@@ -209,7 +211,7 @@ export class Engine {
           !modes.has('reject') &&
           (am.rtcpMux || modes.has('demux') || modes.has('accept') || modes.has('require'));
         const strip = [...om.strippedCodecs, ...(o.codec?.strip ?? []), ...(o.codec?.mask ?? [])];
-        const removeFormats = this.codecRemoval(m, { ...o.codec, strip }, warnings);
+        const removeFormats = this.codecRemoval(m, payloadsToRemove(m, { ...o.codec, strip }), 0, warnings);
         const tc = planAnswer(m, om.transcodeOffer);
         om.transcode = tc.offerer;
         am.transcode = tc.answerer;
@@ -366,11 +368,9 @@ export class Engine {
     s.rejected = true;
   }
 
-  /** Payload types to remove, never all of them (an m= line needs one format). */
-  private codecRemoval(m: SdpMedia, filter: CodecFilter | undefined, warnings: string[]): number[] {
-    if (!filter) return [];
-    const pts = payloadsToRemove(m, filter);
-    if (pts.length > 0 && pts.length >= m.formats.length) {
+  /** Payload types to remove, never all of them unless `adding` more (an m= line needs one format). */
+  private codecRemoval(m: SdpMedia, pts: number[], adding: number, warnings: string[]): number[] {
+    if (pts.length > 0 && adding === 0 && pts.length >= m.formats.length) {
       warnings.push(`codec filter would remove every codec of m=${m.kind}: left unchanged`);
       return [];
     }

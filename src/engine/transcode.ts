@@ -13,8 +13,11 @@ const G711_PT: Readonly<Record<G711Codec, number>> = { PCMU: 0, PCMA: 8 };
 
 /** What an offer added, kept on the offerer's media side until the answer. */
 export interface TranscodeOffer {
-  /** The offerer's codec that is converted (its first G.711 codec with a static payload type). */
-  from: { pt: number; codec: G711Codec };
+  /**
+   * The offerer's codec that is converted (its first G.711 codec with a static payload type); undefined when
+   * it has none: an answer with an added codec then passes as it is, as with rtpengine.
+   */
+  from: { pt: number; codec: G711Codec } | undefined;
   /** Codecs added to the offer. */
   added: { pt: number; codec: G711Codec }[];
   /** The offerer's telephone-event payload type at 8 kHz, if any. */
@@ -55,17 +58,19 @@ function eventsOf(m: SdpMedia): number | undefined {
 
 /**
  * The offer's side of transcoding for one media section: which payload types to add (and where), and what
- * to remember for the answer. `removed` are payload types a codec filter takes out of this offer.
+ * to remember for the answer. `removed` are the payload types codec strip/mask take out of the offer sent
+ * on; `stripped` those stripped by name, which the offerer cannot be converted from either (a masked codec,
+ * or one `strip all` took, still can: rtpengine answers such an offerer with it, converted).
  */
 export function planOffer(
   m: SdpMedia,
   targets: string[],
-  removed: number[],
+  filtered: { removed: number[]; stripped: number[] },
   warnings: string[],
 ): { offer: TranscodeOffer | undefined; add: number[] } {
   if (targets.length === 0 || m.kind !== 'audio' || !m.proto.toUpperCase().includes('RTP'))
     return { offer: undefined, add: [] };
-  const kept = m.formats.map(Number).filter((pt) => Number.isInteger(pt) && !removed.includes(pt));
+  const offered = m.formats.map(Number).filter((pt) => Number.isInteger(pt));
   const want: G711Codec[] = [];
   for (const t of targets) {
     const law = (['PCMU', 'PCMA'] as const).find((c) => matches(t, c, 8000));
@@ -73,19 +78,25 @@ export function planOffer(
       warnings.push(`codec '${t}' cannot be transcoded (only PCMU <-> PCMA is supported): not offered`);
     else if (!want.includes(law)) want.push(law);
   }
-  const fromPt = kept.find((pt) => pt === G711_PT.PCMU || pt === G711_PT.PCMA);
+  const sent = offered.filter((pt) => !filtered.removed.includes(pt));
+  const present = new Set(sent.map((pt) => g711Of(m, pt)));
+  const added = want.filter((c) => !present.has(c) && !sent.includes(G711_PT[c]));
+  if (added.length === 0) return { offer: undefined, add: [] };
+  // The offerer's codec to convert from: its first G.711 with a static payload type (rtpmap filled in).
+  const fromPt = offered.find(
+    (pt) => (pt === G711_PT.PCMU || pt === G711_PT.PCMA) && !filtered.stripped.includes(pt) && g711Of(m, pt),
+  );
   const fromCodec = fromPt === undefined ? undefined : g711Of(m, fromPt);
-  if (fromPt === undefined || fromCodec === undefined) {
-    if (want.length)
-      warnings.push('transcoding needs PCMU or PCMA (static payload type) in the offer: nothing added');
+  if (!offered.some((pt) => g711Of(m, pt))) {
+    // Nothing we could convert from (G722, opus ...): offering PCMA would only break the call.
+    warnings.push(
+      'transcoding needs PCMU or PCMA in the offer (only PCMU <-> PCMA is supported): nothing added',
+    );
     return { offer: undefined, add: [] };
   }
-  const present = new Set(kept.map((pt) => g711Of(m, pt)));
-  const added = want.filter((c) => !present.has(c) && !kept.includes(G711_PT[c]));
-  if (added.length === 0) return { offer: undefined, add: [] };
   return {
     offer: {
-      from: { pt: fromPt, codec: fromCodec },
+      from: fromPt === undefined || fromCodec === undefined ? undefined : { pt: fromPt, codec: fromCodec },
       added: added.map((codec) => ({ pt: G711_PT[codec], codec })),
       events: eventsOf(m),
     },
@@ -117,7 +128,8 @@ export function planAnswer(
   answerer: Transcoding | undefined;
 } {
   const none = { remove: [], replace: undefined, offerer: undefined, answerer: undefined };
-  if (!offer) return none;
+  const from = offer?.from;
+  if (!offer || !from) return none;
   const formats = m.formats.map(Number).filter((pt) => Number.isInteger(pt));
   const chosen = formats.find((pt) => !isSupplementary(m, pt));
   const addedHere = formats.filter((pt) => {
@@ -134,17 +146,17 @@ export function planAnswer(
       : undefined;
   const table = (from: G711Codec) => (from === 'PCMU' ? ULAW_TO_ALAW : ALAW_TO_ULAW);
   return {
-    remove: addedHere.filter((pt) => pt !== chosen && pt !== offer.from.pt),
-    replace: [chosen, offer.from.pt],
+    remove: addedHere.filter((pt) => pt !== chosen && pt !== from.pt),
+    replace: [chosen, from.pt],
     offerer: {
-      fromPt: offer.from.pt,
+      fromPt: from.pt,
       toPt: chosen,
-      table: table(offer.from.codec),
+      table: table(from.codec),
       events,
     },
     answerer: {
       fromPt: chosen,
-      toPt: offer.from.pt,
+      toPt: from.pt,
       table: table(chosenCodec),
       events: events ? [events[1], events[0]] : undefined,
     },

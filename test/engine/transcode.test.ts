@@ -5,6 +5,7 @@ import { ULAW_TO_ALAW } from '../../src/media/g711.js';
 import { rtpPayloadEnd, rtpPayloadOffset } from '../../src/wire/rtp.js';
 import { Sdp } from '../../src/wire/sdp.js';
 
+const NONE = { removed: [], stripped: [] };
 const media = (fmts: string, event = 101) =>
   Sdp.parse(
     `v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP ${fmts}\r\n` +
@@ -13,7 +14,7 @@ const media = (fmts: string, event = 101) =>
 
 test('telephone-event numbered differently on the two sides is mapped both ways', () => {
   const warnings: string[] = [];
-  const o = planOffer(media('8 101'), ['PCMU'], [], warnings);
+  const o = planOffer(media('8 101'), ['PCMU'], NONE, warnings);
   assert.deepEqual(o.add, [0]);
   const a = planAnswer(media('0 96', 96), o.offer);
   assert.deepEqual(a.replace, [0, 8]);
@@ -22,15 +23,24 @@ test('telephone-event numbered differently on the two sides is mapped both ways'
   assert.deepEqual(warnings, []);
 });
 
-test('a stripped codec is no source; without PCMU/PCMA nothing is added, with a warning', () => {
+test('a codec stripped by name is no source (the answer then passes, as with rtpengine); masked ones are', () => {
+  const stripped = planOffer(media('0 101'), ['PCMA'], { removed: [0], stripped: [0] }, []);
+  assert.deepEqual(stripped.add, [8]);
+  assert.equal(stripped.offer?.from, undefined);
+  assert.equal(planAnswer(media('8 101'), stripped.offer).offerer, undefined);
+  const masked = planOffer(media('0 101'), ['PCMA'], { removed: [0, 101], stripped: [] }, []);
+  assert.deepEqual(masked.offer?.from, { pt: 0, codec: 'PCMU' });
+  assert.deepEqual(planAnswer(media('8'), masked.offer).replace, [8, 0]);
+});
+
+test('an offer without PCMU or PCMA gets nothing added, with a warning', () => {
   const w: string[] = [];
-  assert.deepEqual(planOffer(media('0 101'), ['PCMA'], [0], w).add, []);
+  assert.deepEqual(planOffer(media('9 101'), ['PCMA'], NONE, w), { offer: undefined, add: [] });
   assert.match(w.join(), /needs PCMU or PCMA/);
-  assert.deepEqual(planOffer(media('9 101'), ['PCMA'], [], []).offer, undefined);
 });
 
 test('conversion covers the payload only: CSRCs, header extension and padding stay', () => {
-  const t = planAnswer(media('8 101'), planOffer(media('0 101'), ['PCMA'], [], []).offer).offerer!;
+  const t = planAnswer(media('8 101'), planOffer(media('0 101'), ['PCMA'], NONE, []).offer).offerer!;
   const head = Buffer.from([
     0xb1, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7, 1, 2, 3, 4, 0xbe, 0xde, 0, 1, 9, 9, 9, 9,
   ]);

@@ -110,6 +110,23 @@ for (const dataplane of ['native', 'js']) {
       }
     });
 
+    test('codec-mask-all codec-transcode-PCMA: the callee sees PCMA only, A is answered PCMU and converted', async () => {
+      const c = await call(p, '0 101', '8 101', { flags: ['codec-mask-all', 'codec-transcode-PCMA'] });
+      try {
+        assert.equal(mline(c.offer.sdp), '8');
+        assert.equal(mline(c.answer.sdp), '0', 'telephone-event was not offered on, so it is not answered');
+        c.a.send(rtp(0, 1, 0, 0xa, allCodes[1]), c.toProxyFromA);
+        const atB = (await c.b.next()).msg;
+        assert.equal(atB[1], 8);
+        assert.deepEqual(
+          [...atB.subarray(12)],
+          [...allCodes[1]!].map((x) => ULAW_TO_ALAW[x]),
+        );
+      } finally {
+        c.close();
+      }
+    });
+
     test('answered with the codec A offered: no conversion, the added codec leaves the answer', async () => {
       const c = await call(p, '0 101', '0 8 101', { flags: ['codec-transcode-PCMA'] });
       try {
