@@ -30,12 +30,13 @@ export function sdpWith(port: number, formats: string, rtpmaps: string[]): strin
 export const PCMU = { formats: '0 101', rtpmaps: ['0 PCMU/8000', '101 telephone-event/8000'] };
 export const PCMA = { formats: '8 101', rtpmaps: ['8 PCMA/8000', '101 telephone-event/8000'] };
 
-/** Offer from tagA and answer from tagB with the given codec description on both sides. */
+/** Offer from tagA and answer from tagB with the given codec description (on both sides unless `answerCodec`). */
 export async function mediaCall(
   p: RunningProxy,
   codec: { formats: string; rtpmaps: string[] } = PCMU,
   offerExtra: BDict = {},
   slot?: number,
+  answerCodec = codec,
 ): Promise<MediaCall> {
   const k = n++;
   const base = p.spare[slot ?? (k * 2) % 60]!;
@@ -55,7 +56,7 @@ export async function mediaCall(
     'call-id': callId,
     'from-tag': 'tagA',
     'to-tag': 'tagB',
-    sdp: sdpWith(base + 1, codec.formats, codec.rtpmaps),
+    sdp: sdpWith(base + 1, answerCodec.formats, answerCodec.rtpmaps),
   });
   if (answer.result !== 'ok') throw new Error(`answer: ${JSON.stringify(answer)}`);
   return {

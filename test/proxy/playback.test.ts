@@ -75,6 +75,22 @@ test('play media: the same into a PCMA call', async () => {
   await playAndCheck(PCMA, 'tone.wav', 8, 'PCMA');
 });
 
+test('play media into a PCMU <-> PCMA transcoded call: each party hears the tone in its own codec', async () => {
+  const c = await mediaCall(p, PCMU, { codec: { transcode: ['PCMA'] } }, undefined, PCMA);
+  try {
+    const play = (tag: string) =>
+      p.ng.request({ command: 'play media', 'call-id': c.callId, 'from-tag': tag, file: 'tone.wav' });
+    assert.equal((await play('tagA')).result, 'ok');
+    assert.equal((await play('tagB')).result, 'ok');
+    const [atB, atA] = await Promise.all([collectUntilQuiet(c.b, 300), collectUntilQuiet(c.a, 300)]);
+    assert.ok(atB.length >= 99 && atA.length >= 99, `${atB.length} and ${atA.length} packets`);
+    checkTone(atB, 8, 'PCMA');
+    checkTone(atA, 0, 'PCMU');
+  } finally {
+    c.close();
+  }
+});
+
 test('play media: an MP3 source', async (t) => {
   if (!haveMp3) {
     t.skip('MISSING PEER: lame (cannot make the MP3 fixture)');
