@@ -16,6 +16,10 @@
  *   out: one JSON object with the results, after draining
  *
  * Usage: loadgen <calls> <warmup_ms> <measure_ms> [sockets_per_side] [pps_per_stream] [target_ip]
+ *
+ * LOADGEN_TRANSCODE=1: the calls are transcoded PCMU <-> PCMA, so B sends PT 8, and payloads arrive converted
+ * (a transcoder may also re-time and re-number): every RTP packet arriving in the measured window counts as
+ * received, loss is taken from the totals and latency is not measured.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -142,6 +146,7 @@ int main(int argc, char **argv) {
   int pps = argc > 5 ? atoi(argv[5]) : 50;
   const char *ip = argc > 6 ? argv[6] : "127.0.0.1";
   if (calls < 1 || calls > 100000 || nsock < 1 || nsock > MAX_SOCK || pps < 1 || pps > 1000) return 2;
+  const int transcode = getenv("LOADGEN_TRANSCODE") && atoi(getenv("LOADGEN_TRANSCODE")) == 1;
 
   int fds[2 * MAX_SOCK];
   uint16_t ports[2 * MAX_SOCK];
@@ -239,7 +244,7 @@ int main(int argc, char **argv) {
       uint32_t seq = ss->seq++;
       int64_t ts = now_ns();
       p[0] = 0x80;
-      p[1] = 0; /* PCMU */
+      p[1] = transcode && d == 1 ? 8 : 0; /* PCMU from A; PCMA from B when transcoded */
       p[2] = (unsigned char)(seq >> 8);
       p[3] = (unsigned char)seq;
       uint32_t rtpts = htonl(seq * 160), ssrc = htonl(ss->ssrc), magic = MAGIC, sn = (uint32_t)s;
@@ -291,6 +296,15 @@ int main(int argc, char **argv) {
           int64_t ts;
           if (rmsg[i].msg_len < 32) {
             foreign++;
+            continue;
+          }
+          if (transcode) {
+            if ((p[0] & 0xc0) != 0x80) {
+              foreign++;
+              continue;
+            }
+            received_total++;
+            if (rx >= m_start && rx < m_end) received_measured++;
             continue;
           }
           memcpy(&magic, p + 12, 4);

@@ -17,7 +17,14 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { machineDescription } from './lib/proc.mjs';
-import { commandLine, killAll, nativeBuilt, relayVariants, rtpengineVersion } from './lib/proxies.mjs';
+import {
+  commandLine,
+  hardStop,
+  killAll,
+  nativeBuilt,
+  relayVariants,
+  rtpengineVersion,
+} from './lib/proxies.mjs';
 import { buildLoadgen, relayRun, saturated } from './lib/relay-run.mjs';
 import { writeReport } from './lib/report.mjs';
 import { buildNgSetup, pacedSetup, sequentialSetup } from './lib/setup-run.mjs';
@@ -81,14 +88,7 @@ async function main() {
     return;
   }
   lock();
-  // Hard stop: whatever happens, the bench ends and takes its processes with it.
-  const hard = setTimeout(() => {
-    console.error('bench: time budget exceeded, stopping');
-    killAll();
-    unlock();
-    process.exit(3);
-  }, PLAN.budgetMs + 120_000);
-  hard.unref();
+  hardStop(PLAN.budgetMs + 120_000);
 
   buildLoadgen();
   buildNgSetup();

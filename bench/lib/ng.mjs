@@ -46,11 +46,12 @@ export class NgBench {
   }
 }
 
-/** A party's SDP (PCMU + telephone-event) at `addr`:`port`. */
-export function audioSdp(port, origin = 'bench', addr = '127.0.0.1') {
+/** A party's SDP (PCMU, or with `law` 'PCMA' PCMA, + telephone-event) at `addr`:`port`. */
+export function audioSdp(port, origin = 'bench', addr = '127.0.0.1', law = 'PCMU') {
+  const pt = law === 'PCMA' ? 8 : 0;
   return (
     `v=0\r\no=${origin} 1 1 IN IP4 ${addr}\r\ns=-\r\nc=IN IP4 ${addr}\r\nt=0 0\r\n` +
-    `m=audio ${port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n`
+    `m=audio ${port} RTP/AVP ${pt} 101\r\na=rtpmap:${pt} ${law}/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n`
   );
 }
 
@@ -63,14 +64,24 @@ export function mediaPort(sdp) {
 
 /**
  * Offer + answer for one call. `aPort`/`bPort` are the parties' advertised RTP ports (at `aAddr`/`bAddr`).
+ * With `transcode`, A offers PCMU with `codec: { transcode: [PCMA] }` and B answers PCMA.
  * Returns the proxy ports each party sends to and the round-trip times.
  */
-export async function setupCall(ng, callId, aPort, bPort, aAddr = '127.0.0.1', bAddr = '127.0.0.1') {
+export async function setupCall(
+  ng,
+  callId,
+  aPort,
+  bPort,
+  aAddr = '127.0.0.1',
+  bAddr = '127.0.0.1',
+  transcode = false,
+) {
   const offer = await ng.request({
     command: 'offer',
     'call-id': callId,
     'from-tag': 'a-tag',
     sdp: audioSdp(aPort, 'a', aAddr),
+    ...(transcode ? { codec: { transcode: ['PCMA'] } } : {}),
   });
   if (offer.body.result !== 'ok')
     throw new Error(`offer: ${offer.body['error-reason'] ?? offer.body.result}`);
@@ -79,7 +90,7 @@ export async function setupCall(ng, callId, aPort, bPort, aAddr = '127.0.0.1', b
     'call-id': callId,
     'from-tag': 'a-tag',
     'to-tag': 'b-tag',
-    sdp: audioSdp(bPort, 'b', bAddr),
+    sdp: audioSdp(bPort, 'b', bAddr, transcode ? 'PCMA' : 'PCMU'),
   });
   if (answer.body.result !== 'ok')
     throw new Error(`answer: ${answer.body['error-reason'] ?? answer.body.result}`);

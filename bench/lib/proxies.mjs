@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { unlock } from './lock.mjs';
 import { NgBench } from './ng.mjs';
 
 export const RTPENGINE = '/usr/bin/rtpengine';
@@ -132,4 +133,15 @@ export function killAll() {
       p.kill('SIGKILL');
     } catch {}
   }
+}
+
+/** Hard stop: whatever happens, after `ms` the bench ends and takes its processes (and the bench lock) with it. */
+export function hardStop(ms) {
+  const t = setTimeout(() => {
+    console.error('bench: time budget exceeded, stopping');
+    killAll();
+    unlock();
+    process.exit(3);
+  }, ms);
+  t.unref();
 }

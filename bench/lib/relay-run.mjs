@@ -38,11 +38,12 @@ export async function windowed(n, width, fn) {
   await Promise.all(Array.from({ length: Math.min(width, n) }, worker));
 }
 
-export async function relayRun(variant, calls, { warmupMs, measureMs }) {
+export async function relayRun(variant, calls, { warmupMs, measureMs, transcode = false }) {
   const before = await idleCheck();
   const relay = await startRelay(variant);
   const gen = spawn(LOADGEN, [String(calls), String(warmupMs), String(measureMs), String(SOCKETS_PER_SIDE)], {
     stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, LOADGEN_TRANSCODE: transcode ? '1' : '0' },
   });
   live.add(gen);
   const genExit = new Promise((r) => gen.on('exit', (code) => r(code)));
@@ -54,7 +55,15 @@ export async function relayRun(variant, calls, { warmupMs, measureMs }) {
     const t0 = performance.now();
     const ports = new Array(calls);
     await windowed(calls, 16, async (i) => {
-      const c = await setupCall(relay.ng, `bench-${i}`, aPorts[i % aPorts.length], bPorts[i % bPorts.length]);
+      const c = await setupCall(
+        relay.ng,
+        `bench-${i}`,
+        aPorts[i % aPorts.length],
+        bPorts[i % bPorts.length],
+        undefined,
+        undefined,
+        transcode,
+      );
       ports[i] = `${c.toProxyFromA} ${c.toProxyFromB}\n`;
     });
     const setupMs = performance.now() - t0;

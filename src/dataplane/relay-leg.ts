@@ -34,6 +34,16 @@ export class PacketCounters implements Counters {
  */
 export type PacketTap = (msg: Buffer, leg: RelayLeg, isRtcp: boolean) => boolean;
 
+/** A payload conversion of forwarded RTP (codec transcode between G.711 laws; see engine/transcode). */
+export interface PayloadConversion {
+  fromPt: number;
+  toPt: number;
+  /** Byte table from the sender's law to the receiver's. */
+  table: Uint8Array;
+  /** telephone-event payload types to map: [sender's, receiver's]. */
+  events: [number, number] | undefined;
+}
+
 /** A leg as the rest of the proxy sees it, whichever dataplane moves its packets. */
 export interface RelayLeg {
   /** Where packets to this party go: from the SDP first, then learned from the packets it sends. */
@@ -72,6 +82,13 @@ export interface RelayLeg {
   readonly family: 4 | 6;
   /** This leg is the RTCP port of a pair. */
   readonly isRtcp: boolean;
+  /**
+   * Has the dataplane convert this leg's forwarded RTP itself, without a tap (undefined: stop). False when
+   * it cannot: the caller converts in a tap then. Dataplanes without it leave this out.
+   */
+  convert?(c: PayloadConversion | undefined): boolean;
+  /** The dataplane converts this leg's packets (kernel offload leaves such a leg in userspace). */
+  readonly converting?: boolean;
   /** Sends a packet we generated (playback, DTMF) to this leg's party. */
   sendToParty(msg: Buffer): boolean;
   close(): void;
@@ -172,6 +189,13 @@ export class DgramRelayLeg implements RelayLeg {
     out.socket.send(msg, dest.port, dest.address);
   }
 
+  /**
+   * Has the dataplane convert this leg's forwarded RTP itself, without a tap (undefined: stop). False when
+   * it cannot: the caller converts in a tap then. Dataplanes without it leave this out.
+   */
+  convert?(c: PayloadConversion | undefined): boolean;
+  /** The dataplane converts this leg's packets (kernel offload leaves such a leg in userspace). */
+  readonly converting?: boolean;
   /** Sends a packet we generated (playback, DTMF) to this leg's party. */
   sendToParty(msg: Buffer): boolean {
     const dest = this.endpoint;

@@ -97,21 +97,40 @@ export class StreamDuties implements InsertTarget {
     return this.side.pair?.rtp ?? null;
   }
 
-  private needsTap(): boolean {
+  /** Duties that need every packet in JavaScript (conversion alone does not: the dataplane may do it). */
+  private needsPackets(): boolean {
     return (
       this.blockDtmf ||
       this.blockMedia ||
       this.silence ||
       this.detect ||
-      this.transcode !== undefined ||
       this.sender !== undefined ||
       this.hooks.recording()?.writing === true
     );
   }
 
-  /** Install the tap on the current leg when a duty needs it, remove it otherwise. */
+  /** The leg whose dataplane converts this stream (no tap), if any. */
+  private converter: RelayLeg | null = null;
+
+  /**
+   * Install the tap on the current leg when a duty needs it, remove it otherwise. Conversion alone runs in
+   * the dataplane when it can (the native one: no JavaScript per packet), else in the tap.
+   */
   refresh(): void {
-    const want = this.needsTap() ? this.sourceLeg : null;
+    const source = this.sourceLeg;
+    const inDataplane =
+      this.transcode !== undefined && !this.needsPackets() && source?.convert?.(this.transcode) === true;
+    if (this.converter && (this.converter !== source || !inDataplane)) {
+      const old = this.converter;
+      this.converter = null;
+      if (!old.closed) old.convert?.(undefined);
+      old.onChange?.(old);
+    }
+    if (inDataplane && this.converter !== source) {
+      this.converter = source;
+      source.onChange?.(source);
+    }
+    const want = this.needsPackets() || (this.transcode !== undefined && !inDataplane) ? source : null;
     if (this.leg === want) return;
     this.untap();
     this.leg = want;
@@ -133,12 +152,15 @@ export class StreamDuties implements InsertTarget {
     return this.leg !== null;
   }
 
-  /** Stop insertions and remove the tap. */
+  /** Stop insertions, conversion and remove the tap. */
   detach(): void {
     this.dtmfQueue.length = 0;
     this.insertion?.finish();
     this.blockDtmf = this.blockMedia = this.silence = this.detect = false;
     this.sender = undefined;
+    this.transcode = undefined;
+    if (this.converter && !this.converter.closed) this.converter.convert?.(undefined);
+    this.converter = null;
     this.untap();
     this.leg = null;
   }

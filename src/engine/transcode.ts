@@ -5,6 +5,7 @@
  * G.711 laws share clock and packet size, so SSRC, sequence numbers and timestamps stay as sent, and RTCP
  * needs no change.
  */
+import type { PayloadConversion } from '../dataplane/relay-leg.js';
 import { ALAW_TO_ULAW, type G711Codec, ULAW_TO_ALAW } from '../media/g711.js';
 import type { SdpMedia } from '../wire/sdp.js';
 import { codecOf, matches } from './codec-filter.js';
@@ -24,15 +25,11 @@ export interface TranscodeOffer {
   events: number | undefined;
 }
 
-/** Conversion of the packets one party sends. */
-export interface Transcoding {
-  fromPt: number;
-  toPt: number;
-  /** Byte table from the sender's law to the receiver's. */
-  table: Uint8Array;
-  /** telephone-event payload types when the two parties numbered it differently: [sender's, receiver's]. */
-  events: [number, number] | undefined;
-}
+/**
+ * Conversion of the packets one party sends (events: telephone-event payload types when the two parties
+ * numbered it differently). The dataplane's type, so a native dataplane can apply it without a tap.
+ */
+export type Transcoding = PayloadConversion;
 
 function g711Of(m: SdpMedia, pt: number): G711Codec | undefined {
   const c = codecOf(m, pt);

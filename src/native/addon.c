@@ -332,6 +332,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   l->is_rtcp = is_rtcp ? 1 : 0;
   l->learning = LEARN_LATCH;
   l->strict = l->blocked = l->tapped = 0;
+  STORE(&l->xcode, 0);
   l->event_pending = 0;
   STORE(&l->sink, 0);
   STORE(&l->rtcp_sink, 0);
@@ -554,6 +555,48 @@ static napi_value js_set_tos(napi_env env, napi_callback_info info) {
   return ret_int(env, r == 0 ? 0 : errno);
 }
 
+/*
+ * setTranscode(h, slot, fromPt, toPt, table, evFrom, evTo) -> bool: forwarded RTP of payload type fromPt
+ * leaves with every payload byte mapped through `table` (256 bytes) as toPt; telephone-event evFrom becomes
+ * evTo (-1: no mapping). fromPt -1 turns conversion off. False when the leg is gone or the arguments are bad
+ * (or more than XTABLES distinct tables are asked for): the caller converts in JavaScript then.
+ */
+static napi_value js_set_transcode(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 7) return ret_bool(env, 0);
+  dp_t *dp = get_dp(env, argv[0]);
+  if (!dp) return NULL;
+  uint32_t slot;
+  int32_t from, to, ev_from, ev_to;
+  leg_t *l = get_leg(env, dp, argv[1], &slot);
+  if (!l || napi_get_value_int32(env, argv[2], &from) != napi_ok) return ret_bool(env, 0);
+  if (from < 0) {
+    STORE(&l->xcode, 0);
+    return ret_bool(env, 1);
+  }
+  void *data;
+  size_t tlen;
+  if (napi_get_value_int32(env, argv[3], &to) != napi_ok || napi_get_value_int32(env, argv[5], &ev_from) != napi_ok ||
+      napi_get_value_int32(env, argv[6], &ev_to) != napi_ok ||
+      napi_get_buffer_info(env, argv[4], &data, &tlen) != napi_ok || tlen != 256 || from > 127 || to < 0 ||
+      to > 127 || ev_from > 127 || ev_to > 127)
+    return ret_bool(env, 0);
+  uint32_t n = LOAD(&dp->xtable_count), id = 0;
+  while (id < n && memcmp(dp->xtables[id], data, 256) != 0) id++;
+  if (id == n) {
+    if (n == XTABLES) return ret_bool(env, 0);
+    memcpy(dp->xtables[n], data, 256);
+    STORE(&dp->xtable_count, n + 1);
+  }
+  uint32_t word = 1u | (uint32_t)from << 1 | (uint32_t)to << 8;
+  if (ev_from >= 0 && ev_to >= 0) word |= 0x8000u | (uint32_t)ev_from << 16 | (uint32_t)ev_to << 23;
+  STORE(&l->xtable, (uint8_t)id);
+  STORE(&l->xcode, word);
+  return ret_bool(env, 1);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   struct {
     const char *name;
@@ -563,6 +606,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", js_close},             {"setEndpoint", js_set_endpoint}, {"getEndpoint", js_get_endpoint},
       {"configure", js_configure},     {"setConfirmed", js_set_confirmed}, {"setSinks", js_set_sinks},
       {"send", js_send},               {"setBatchPolicy", js_set_batch_policy}, {"setTos", js_set_tos},
+      {"setTranscode", js_set_transcode},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

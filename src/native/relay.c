@@ -125,6 +125,33 @@ static void flush_sends(worker_t *w, int n) {
   }
 }
 
+/*
+ * Converts one RTP packet in place when its payload type is the one to convert: every payload byte through
+ * the table (CSRCs, header extension and padding left alone), then the payload type; a telephone-event
+ * packet only gets its payload type mapped. Malformed packets pass unchanged.
+ */
+void transcode_packet(const dp_t *dp, uint32_t xcode, uint8_t xtable, uint8_t *p, uint32_t len) {
+  if (len < 12) return;
+  uint8_t pt = p[1] & 0x7f;
+  if (pt == ((xcode >> 1) & 0x7f)) {
+    uint32_t off = 12 + 4u * (p[0] & 0x0f);
+    if ((p[0] & 0x10) && len >= off + 4) off += 4 + 4u * (((uint32_t)p[off + 2] << 8) | p[off + 3]);
+    else if (p[0] & 0x10) return;
+    uint32_t end = len;
+    if (p[0] & 0x20) {
+      uint8_t pad = p[len - 1];
+      if (pad == 0 || pad > len) return;
+      end = len - pad;
+    }
+    if (off > end) return;
+    const uint8_t *t = dp->xtables[xtable];
+    for (uint32_t i = off; i < end; i++) p[i] = t[p[i]];
+    p[1] = (uint8_t)((p[1] & 0x80) | ((xcode >> 8) & 0x7f));
+  } else if ((xcode & 0x8000) && pt == ((xcode >> 16) & 0x7f)) {
+    p[1] = (uint8_t)((p[1] & 0x80) | ((xcode >> 23) & 0x7f));
+  }
+}
+
 static void handle_leg(worker_t *w, uint32_t slot, uint32_t gen) {
   dp_t *dp = w->dp;
   if (slot >= dp->capacity) return;
@@ -149,6 +176,8 @@ static void handle_leg(worker_t *w, uint32_t slot, uint32_t gen) {
   int has_ep = ep_read(l, &ep);
   int learning = RLOAD(&l->learning), strict = RLOAD(&l->strict);
   int blocked = RLOAD(&l->blocked), tapped = RLOAD(&l->tapped);
+  uint32_t xcode = LOAD(&l->xcode);
+  uint8_t xtable = LOAD(&l->xtable);
   int queued = 0, sends = 0;
   for (int i = 0; i < n; i++) {
     const uint8_t *p = w->riov[i].iov_base;
@@ -223,6 +252,7 @@ static void handle_leg(worker_t *w, uint32_t slot, uint32_t gen) {
       c->dropped++;
       continue;
     }
+    if ((xcode & 1) && !is_rtcp) transcode_packet(dp, xcode, xtable, (uint8_t *)p, len);
     w->sfd[sends] = out->fd;
     w->siov[sends].iov_base = (void *)p;
     w->siov[sends].iov_len = len;

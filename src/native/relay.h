@@ -51,6 +51,7 @@
 #define SOCKET_BUFFER (256 * 1024)
 #define SEQ_TRIES 10000
 #define CLOSE_WAIT_NS (1000LL * 1000 * 1000)
+#define XTABLES 8           /* distinct payload conversion tables (PCMU->PCMA and back need two) */
 
 enum { LEARN_LATCH = 0, LEARN_OFF = 1, LEARN_HANDOVER = 2 };
 /* Item kinds as JavaScript sees them: an RTP packet, an endpoint change, an RTCP packet. */
@@ -86,6 +87,14 @@ typedef struct {
   uint32_t seq;          /* endpoint seqlock */
   int has_ep;
   addr_t ep;
+  /*
+   * Payload conversion of forwarded RTP (codec transcode between G.711 laws), one atomic word: bit 0 on,
+   * bits 1-7 the payload type converted, 8-14 the one it becomes, 15 events mapped, 16-22 / 23-29 the
+   * telephone-event payload type and what it becomes, 30-31 unused. `xtable` (the table's index) is stored
+   * before the word and read after it.
+   */
+  uint32_t xcode;
+  uint8_t xtable;
 } leg_t;
 
 typedef struct item {
@@ -132,6 +141,9 @@ typedef struct dp {
   pthread_mutex_t ep_lock;
   napi_threadsafe_function tsfn;
   napi_env env;
+  /* Conversion tables: written once before xtable_count counts them, never changed (workers read them). */
+  uint8_t xtables[XTABLES][256];
+  uint32_t xtable_count; /* atomic */
   worker_t workers[MAX_THREADS];
 } dp_t;
 
@@ -146,6 +158,7 @@ int ep_read(leg_t *l, addr_t *out);
 void ep_write_locked(dp_t *dp, uint32_t slot, const addr_t *a, int has);
 socklen_t addr_len(const addr_t *a);
 void *worker_main(void *arg);
+void transcode_packet(const dp_t *dp, uint32_t xcode, uint8_t xtable, uint8_t *p, uint32_t len);
 int quiesce(dp_t *dp);
 
 #endif

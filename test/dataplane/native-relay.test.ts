@@ -276,6 +276,50 @@ test('taps see every packet in JavaScript, may rewrite or drop it; sendToParty i
   }
 });
 
+test('the worker converts payloads itself: only the named payload type, CSRCs/extension/padding kept, events mapped', {
+  skip,
+}, async () => {
+  const c = await call();
+  try {
+    const table = Uint8Array.from({ length: 256 }, (_, i) => 255 - i);
+    assert.equal(c.pa.rtp.convert?.({ fromPt: 0, toPt: 8, table, events: [101, 96] }), true);
+    assert.equal(c.pa.rtp.converting, true);
+    assert.equal(c.pa.rtp.taps.length, 0, 'no tap: no JavaScript per packet');
+    const pay = Buffer.from([0, 1, 2, 254, 255]);
+    c.a.send(rtp(0, 1, 0, 0xa, pay, true), c.pa.rtp.localPort);
+    const r = (await c.b.next()).msg;
+    assert.deepEqual(r, rtp(8, 1, 0, 0xa, Buffer.from([255, 254, 253, 1, 0]), true), 'PT 8, marker kept');
+    // V=2 P X CC=1: CSRC, a one-word extension and two bytes of padding stay as sent.
+    const head = Buffer.from([
+      0xb1, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0xa, 1, 2, 3, 4, 0xbe, 0xde, 0, 1, 9, 9, 9, 9,
+    ]);
+    c.a.send(Buffer.concat([head, Buffer.from([0, 7, 0, 2])]), c.pa.rtp.localPort);
+    const x = (await c.b.next()).msg;
+    assert.deepEqual(
+      x,
+      Buffer.concat([Buffer.from([0xb1, 8]), head.subarray(2), Buffer.from([255, 248, 0, 2])]),
+    );
+    c.a.send(rtp(101, 3, 0, 0xa, Buffer.from([1, 0, 0, 160])), c.pa.rtp.localPort);
+    assert.deepEqual(
+      (await c.b.next()).msg,
+      rtp(96, 3, 0, 0xa, Buffer.from([1, 0, 0, 160])),
+      'event PT mapped',
+    );
+    c.a.send(rtp(9, 4, 0, 0xa, pay), c.pa.rtp.localPort);
+    assert.deepEqual((await c.b.next()).msg, rtp(9, 4, 0, 0xa, pay), 'another payload type passes');
+    c.b.send(rtp(0, 5, 0, 0xb, pay), c.pb.rtp.localPort);
+    assert.deepEqual((await c.a.next()).msg, rtp(0, 5, 0, 0xb, pay), 'the other direction is not converted');
+    c.aRtcp.send(rtcpRR(0xa), c.pa.rtcp.localPort);
+    assert.deepEqual((await c.bRtcp.next()).msg, rtcpRR(0xa));
+    assert.equal(c.pa.rtp.convert?.(undefined), true);
+    assert.equal(c.pa.rtp.converting, false);
+    c.a.send(rtp(0, 6, 0, 0xa, pay), c.pa.rtp.localPort);
+    assert.deepEqual((await c.b.next()).msg, rtp(0, 6, 0, 0xa, pay), 'off again');
+  } finally {
+    c.close();
+  }
+});
+
 test('counters assigned from JavaScript (kernel offload) add to the worker counts', { skip }, async () => {
   const c = await call();
   try {

@@ -140,12 +140,15 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
   try {
     if (m.op === 'bind') {
       const s = createSocket(m.address.includes(':') ? 'udp6' : 'udp4');
-      const st = { s, count: 0, seqs: new Set(), from: {}, ssrcs: {} };
+      const st = { s, count: 0, seqs: new Set(), from: {}, ssrcs: {}, pts: {} };
       s.on('message', (b, r) => {
         st.count++;
         const k = r.address + ':' + r.port;
         st.from[k] = (st.from[k] || 0) + 1;
-        if (b.length >= 12) { st.seqs.add(b.readUInt16BE(2)); const ss = b.readUInt32BE(8); st.ssrcs[ss] = (st.ssrcs[ss] || 0) + 1; }
+        if (b.length >= 12) {
+          st.seqs.add(b.readUInt16BE(2)); const ss = b.readUInt32BE(8); st.ssrcs[ss] = (st.ssrcs[ss] || 0) + 1;
+          const pt = b[1] & 0x7f; st.pts[pt] = (st.pts[pt] || 0) + 1;
+        }
       });
       s.bind(0, m.address, () => { socks.set(m.name, st); out({ id: m.id, port: s.address().port }); });
     } else if (m.op === 'send') {
@@ -161,10 +164,10 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
       out({ id: m.id, sent: m.count });
     } else if (m.op === 'stats') {
       const st = socks.get(m.name);
-      out({ id: m.id, count: st.count, unique: st.seqs.size, from: st.from, ssrcs: st.ssrcs });
+      out({ id: m.id, count: st.count, unique: st.seqs.size, from: st.from, ssrcs: st.ssrcs, pts: st.pts });
     } else if (m.op === 'reset') {
       const st = socks.get(m.name);
-      st.count = 0; st.seqs.clear(); st.from = {}; st.ssrcs = {};
+      st.count = 0; st.seqs.clear(); st.from = {}; st.ssrcs = {}; st.pts = {};
       out({ id: m.id });
     } else if (m.op === 'ng') {
       if (!ngSock) {
@@ -256,9 +259,14 @@ export class Agent {
     });
   }
 
-  stats(
-    name: string,
-  ): Promise<{ count: number; unique: number; from: Record<string, number>; ssrcs: Record<string, number> }> {
+  stats(name: string): Promise<{
+    count: number;
+    unique: number;
+    from: Record<string, number>;
+    ssrcs: Record<string, number>;
+    /** Packets per RTP payload type. */
+    pts: Record<string, number>;
+  }> {
     return this.call({ op: 'stats', name }) as never;
   }
 

@@ -244,6 +244,7 @@ export class KernelOffload {
       leg.confirmed &&
       src !== null &&
       leg.taps.length === 0 &&
+      leg.converting !== true &&
       !leg.blocked &&
       out !== null &&
       !out.closed &&

@@ -49,6 +49,19 @@ export interface NativeRelayAddon {
   setBatchPolicy(tid: number): number;
   /** TOS byte of the leg's outgoing packets (IP_TOS, or IPV6_TCLASS on IPv6); 0 or the errno. */
   setTos(h: RelayHandle, slot: number, tos: number): number;
+  /**
+   * Converts the leg's forwarded RTP of `fromPt` through `table` (256 bytes) into `toPt`, telephone-event
+   * `evFrom` into `evTo` (-1: none); fromPt -1 stops. False when it cannot (the caller converts in a tap).
+   */
+  setTranscode(
+    h: RelayHandle,
+    slot: number,
+    fromPt: number,
+    toPt: number,
+    table: Buffer | null,
+    evFrom: number,
+    evTo: number,
+  ): boolean;
 }
 
 /** Where node-gyp puts the addon, relative to this file in src/ or dist/. */
@@ -71,7 +84,12 @@ export function loadNativeRelay(): NativeRelayAddon | null {
   }
   try {
     const addon = createRequire(import.meta.url)(ADDON_PATH) as NativeRelayAddon;
-    if (typeof addon.create !== 'function' || typeof addon.setTos !== 'function' || addon.slotBytes !== 96) {
+    if (
+      typeof addon.create !== 'function' ||
+      typeof addon.setTos !== 'function' ||
+      typeof addon.setTranscode !== 'function' ||
+      addon.slotBytes !== 96
+    ) {
       loadError = `${ADDON_PATH} is not the expected build (rebuild with scripts/build-native.mjs)`;
       return null;
     }

@@ -3,7 +3,7 @@
  * object is the engine's view of it. Counters and the endpoint generation are read from memory the workers
  * write (no call per read); configuration changes are small addon calls made from the setters.
  */
-import type { Counters, Endpoint, Learning, PacketTap, RelayLeg } from '../relay-leg.js';
+import type { Counters, Endpoint, Learning, PacketTap, PayloadConversion, RelayLeg } from '../relay-leg.js';
 import type { NativeRelayAddon, RelayHandle } from './addon.js';
 
 /** Doubles per slot and their order (relay.c `shared_slot_t`). */
@@ -193,6 +193,30 @@ export class NativeRelayLeg implements RelayLeg {
   }
   set lastPacket(v: number) {
     this.lastPacketSet = v;
+  }
+
+  private _converting = false;
+
+  get converting(): boolean {
+    return this._converting;
+  }
+
+  convert(c: PayloadConversion | undefined): boolean {
+    if (this._closed) return false;
+    const h = this.ctx.handle;
+    const ok = c
+      ? this.ctx.addon.setTranscode(
+          h,
+          this.slot,
+          c.fromPt,
+          c.toPt,
+          Buffer.from(c.table.buffer, c.table.byteOffset, c.table.byteLength),
+          c.events?.[0] ?? -1,
+          c.events?.[1] ?? -1,
+        )
+      : this.ctx.addon.setTranscode(h, this.slot, -1, -1, null, -1, -1);
+    this._converting = c !== undefined && ok;
+    return ok;
   }
 
   private configure(): void {
