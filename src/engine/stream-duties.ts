@@ -114,29 +114,32 @@ export class StreamDuties implements InsertTarget {
 
   /**
    * Install the tap on the current leg when a duty needs it, remove it otherwise. Conversion alone runs in
-   * the dataplane when it can (the native one: no JavaScript per packet), else in the tap.
+   * the dataplane when it can (the native one: no JavaScript per packet), else in the tap. The new way is in
+   * place before the old one goes (a tapped leg's packets skip the dataplane's conversion), so no packet
+   * passes unconverted or is converted twice while switching.
    */
   refresh(): void {
     const source = this.sourceLeg;
     const inDataplane =
       this.transcode !== undefined && !this.needsPackets() && source?.convert?.(this.transcode) === true;
+    const want = this.needsPackets() || (this.transcode !== undefined && !inDataplane) ? source : null;
+    if (this.leg !== want) {
+      if (want) {
+        want.taps = [...want.taps, this.tap];
+        want.onChange?.(want);
+      }
+      this.untap();
+      this.leg = want;
+    }
     if (this.converter && (this.converter !== source || !inDataplane)) {
       const old = this.converter;
       this.converter = null;
       if (!old.closed) old.convert?.(undefined);
       old.onChange?.(old);
     }
-    if (inDataplane && this.converter !== source) {
+    if (inDataplane && source && this.converter !== source) {
       this.converter = source;
       source.onChange?.(source);
-    }
-    const want = this.needsPackets() || (this.transcode !== undefined && !inDataplane) ? source : null;
-    if (this.leg === want) return;
-    this.untap();
-    this.leg = want;
-    if (want) {
-      want.taps = [...want.taps, this.tap];
-      want.onChange?.(want);
     }
   }
 

@@ -110,6 +110,31 @@ for (const dataplane of ['native', 'js']) {
       }
     });
 
+    test('a duty that needs the packets (block DTMF) takes conversion to the tap and back, no packet missed', async () => {
+      const c = await call(p, '0 101', '8 101', { codec: { transcode: ['PCMA'] } });
+      const converted = async (seq: number) => {
+        c.a.send(rtp(0, seq, 0, 0xa, allCodes[0]), c.toProxyFromA);
+        const m = (await c.b.next()).msg;
+        assert.equal(m[1], 8, `packet ${seq} converted`);
+        assert.deepEqual(
+          [...m.subarray(12)],
+          [...allCodes[0]!].map((x) => ULAW_TO_ALAW[x]),
+        );
+      };
+      try {
+        await converted(1);
+        assert.equal((await p.ng.request({ command: 'block DTMF', 'call-id': c.callId })).result, 'ok');
+        c.a.send(rtp(101, 2, 0, 0xa, Buffer.from([1, 10, 0, 160])), c.toProxyFromA);
+        await converted(3); // the event before it was dropped
+        assert.equal((await p.ng.request({ command: 'unblock DTMF', 'call-id': c.callId })).result, 'ok');
+        await converted(4);
+        c.a.send(rtp(101, 5, 0, 0xa, Buffer.from([1, 10, 0, 160])), c.toProxyFromA);
+        assert.equal((await c.b.next()).msg[1]! & 0x7f, 101, 'events pass again');
+      } finally {
+        c.close();
+      }
+    });
+
     test('codec-mask-all codec-transcode-PCMA: the callee sees PCMA only, A is answered PCMU and converted', async () => {
       const c = await call(p, '0 101', '8 101', { flags: ['codec-mask-all', 'codec-transcode-PCMA'] });
       try {
