@@ -81,7 +81,12 @@ export async function startKamailio(opts: KamailioOptions): Promise<RunningKamai
   const module = opts.module ?? 'rtpengine.so';
   const mpath = modulePath(module);
   if (!mpath) throw new Error(`kamailio module ${module} not found`);
-  const vars: Record<string, string | number> = { SIP_PORT: opts.sipPort, MPATH: mpath, ...opts.vars };
+  const vars: Record<string, string | number> = {
+    SIP_PORT: opts.sipPort,
+    MPATH: mpath,
+    OFFER_FLAGS: 'replace-origin replace-session-connection',
+    ...opts.vars,
+  };
   if (opts.uasPort !== undefined) vars.UAS_PORT = opts.uasPort;
   if (opts.ngPort !== undefined) vars.NG_PORT = opts.ngPort;
   let config = readFileSync(opts.template ?? TEMPLATE, 'utf8');

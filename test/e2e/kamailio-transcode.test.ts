@@ -1,0 +1,127 @@
+/**
+ * Transcoding flags as Kamailio's rtpengine module sends them (`codec-mask=PCMU codec-transcode=PCMA` in
+ * rtpengine_offer): one INVITE and its 200 OK through Kamailio, sent and answered by this test, against our
+ * proxy and against Debian's rtpengine; the SDP each side gets must name the same codecs.
+ */
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import {
+  buildResponse,
+  getHeader,
+  parseMessage,
+  type SipRequest,
+  serializeMessage,
+} from '../../src/wire/sip/index.js';
+import { kamailioInstalled, startKamailio } from '../helpers/kamailio.js';
+import { reservePortBlock } from '../helpers/ports.js';
+import { type ProxyKind, rtpengineInstalled, startMediaProxy } from '../helpers/rtpengine.js';
+
+const missing = !kamailioInstalled()
+  ? 'MISSING PEER: kamailio (with the rtpengine module) not installed'
+  : !rtpengineInstalled()
+    ? 'MISSING PEER: rtpengine not installed'
+    : false;
+if (missing) console.log(missing);
+
+const FLAGS = 'replace-origin replace-session-connection codec-mask=PCMU codec-transcode=PCMA';
+
+const sdp = (port: number, fmts: string, rtpmaps: string[]) =>
+  `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP ${fmts}\r\n` +
+  `${rtpmaps.map((r) => `a=rtpmap:${r}\r\n`).join('')}a=sendrecv\r\n`;
+
+function bind(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(port, '127.0.0.1', () => resolve(s));
+  });
+}
+
+/** The next SIP message on `s` (bounded). */
+function nextSip(s: Socket, what: string) {
+  return new Promise<ReturnType<typeof parseMessage>>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no ${what} within 5 s`)), 5000);
+    const on = (b: Buffer) => {
+      const m = parseMessage(b);
+      if (m.kind === 'response' && m.status < 200) return; // 100 Trying
+      clearTimeout(t);
+      s.off('message', on);
+      resolve(m);
+    };
+    s.on('message', on);
+  });
+}
+
+const mline = (body: Buffer) => /^m=audio \d+ RTP\/AVP (.*)\r$/m.exec(body.toString())?.[1];
+
+/** m= formats the callee is offered and the caller is answered with, through Kamailio and `kind`. */
+async function throughKamailio(kind: ProxyKind): Promise<{ offered: string; answered: string }> {
+  const dir = mkdtempSync(join(tmpdir(), `sipmedia-kam-tc-${kind}-`));
+  const base = reservePortBlock();
+  const proxy = await startMediaProxy(kind, { extraArgs: ['--delete-delay=0'] });
+  const uac = await bind(base + 2);
+  const uas = await bind(base + 4);
+  const kam = await startKamailio({
+    dir,
+    sipPort: base,
+    uasPort: base + 4,
+    ngPort: proxy.ngPort,
+    vars: { OFFER_FLAGS: FLAGS },
+  });
+  try {
+    const callId = `tc-${kind}-${process.pid}@127.0.0.1`;
+    const invite = [
+      `INVITE sip:callee@127.0.0.1:${base} SIP/2.0`,
+      `Via: SIP/2.0/UDP 127.0.0.1:${base + 2};branch=z9hG4bK-${kind}-1;rport`,
+      'Max-Forwards: 70',
+      `From: <sip:caller@127.0.0.1>;tag=a-${kind}`,
+      `To: <sip:callee@127.0.0.1:${base}>`,
+      `Call-ID: ${callId}`,
+      'CSeq: 1 INVITE',
+      `Contact: <sip:caller@127.0.0.1:${base + 2}>`,
+      'Content-Type: application/sdp',
+    ];
+    const offerBody = sdp(base + 10, '0 101', ['0 PCMU/8000', '101 telephone-event/8000']);
+    uac.send(
+      `${invite.join('\r\n')}\r\nContent-Length: ${offerBody.length}\r\n\r\n${offerBody}`,
+      base,
+      '127.0.0.1',
+    );
+    const atUas = (await nextSip(uas, 'INVITE at the callee')) as SipRequest;
+    assert.equal(atUas.kind, 'request');
+    const offered = mline(atUas.body) ?? '';
+    const ok = buildResponse(atUas, 200, 'OK', `b-${kind}`);
+    const answerBody = sdp(base + 12, '8 101', ['8 PCMA/8000', '101 telephone-event/8000']);
+    ok.headers.push({ name: 'Contact', value: `<sip:callee@127.0.0.1:${base + 4}>` });
+    ok.headers.push({ name: 'Content-Type', value: 'application/sdp' });
+    ok.body = Buffer.from(answerBody);
+    const via = getHeader(atUas, 'Via')?.match(/SIP\/2\.0\/UDP ([\d.]+):(\d+)/);
+    uas.send(serializeMessage(ok), Number(via?.[2] ?? base), via?.[1] ?? '127.0.0.1');
+    const atUac = await nextSip(uac, '200 OK at the caller');
+    assert.equal(atUac.kind === 'response' && atUac.status, 200);
+    return { offered, answered: mline(atUac.body) ?? '' };
+  } catch (e) {
+    throw new Error(
+      `${String(e)}\n--- kamailio\n${kam.output().slice(-4000)}\n--- proxy\n${proxy.output().slice(-4000)}`,
+    );
+  } finally {
+    uac.close();
+    uas.close();
+    await kam.stop();
+    await proxy.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test(`Kamailio's rtpengine_offer("${FLAGS}"): the same codecs through sipmedia as through rtpengine`, {
+  skip: missing,
+}, async () => {
+  const ours = await throughKamailio('sipmedia');
+  const theirs = await throughKamailio('rtpengine');
+  assert.deepEqual(ours, { offered: '8 101', answered: '0 101' });
+  assert.deepEqual(ours, theirs);
+});
