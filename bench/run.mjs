@@ -88,7 +88,7 @@ async function main() {
     return;
   }
   lock();
-  hardStop(PLAN.budgetMs + 120_000);
+  const hard = hardStop(PLAN.budgetMs + 120_000);
 
   buildLoadgen();
   buildNgSetup();

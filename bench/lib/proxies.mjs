@@ -135,7 +135,10 @@ export function killAll() {
   }
 }
 
-/** Hard stop: whatever happens, after `ms` the bench ends and takes its processes (and the bench lock) with it. */
+/**
+ * Hard stop: whatever happens, after `ms` the bench ends and takes its processes (and the bench lock) with it.
+ * Returns the (unref'd) timer, to clear when the bench ends in time.
+ */
 export function hardStop(ms) {
   const t = setTimeout(() => {
     console.error('bench: time budget exceeded, stopping');
@@ -144,4 +147,5 @@ export function hardStop(ms) {
     process.exit(3);
   }, ms);
   t.unref();
+  return t;
 }
