@@ -9,7 +9,6 @@ import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../util/log.js';
 import { listenControlTcp } from './listeners.js';
 import { trafficTotals } from './metrics.js';
-import { transcodedMedia } from './ng-format.js';
 
 const MAX_LINE = 4096;
 const MAX_CONNECTIONS = 64;
@@ -67,7 +66,7 @@ export class CliCommands {
         `Current sessions own: ${n}`,
         'Current sessions foreign: 0',
         `Current sessions total: ${n}`,
-        `Current transcoded media: ${transcodedMedia(e)}`,
+        `Current transcoded media: ${e.transcodedMedia()}`,
         `Current sessions ipv4 only media: ${this.byFamily(4)}`,
         `Current sessions ipv6 only media: ${this.byFamily(6)}`,
         `Current sessions ip mixed  media: ${this.byFamily(0)}`,

@@ -105,6 +105,14 @@ export class Metrics {
       },
     });
     new Gauge({
+      name: 'sipmedia_transcoded_media',
+      help: 'Media sections whose packets are converted between codecs now',
+      registers: [reg],
+      collect() {
+        this.set(engine.transcodedMedia());
+      },
+    });
+    new Gauge({
       name: 'sipmedia_uptime_seconds',
       help: 'Seconds since the daemon started',
       registers: [reg],

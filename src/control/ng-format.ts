@@ -104,13 +104,6 @@ export function formatCall(call: Call): BDict {
   return d;
 }
 
-/** Media sections of all calls whose packets are converted between codecs now. */
-export function transcodedMedia(engine: Engine): number {
-  let n = 0;
-  for (const c of engine.calls.values()) n += c.transcodedMedia();
-  return n;
-}
-
 /** The `statistics` reply: rtpengine's sections, with the counters we keep. */
 export function formatStatistics(engine: Engine, control: Record<string, number>): BDict {
   const s = engine.stats;
@@ -135,7 +128,7 @@ export function formatStatistics(engine: Engine, control: Record<string, number>
       sessionsown: engine.calls.size,
       sessionsforeign: 0,
       sessionstotal: engine.calls.size,
-      transcodedmedia: transcodedMedia(engine),
+      transcodedmedia: engine.transcodedMedia(),
       media_userspace: engine.calls.size,
       media_kernel: 0,
     },

@@ -266,6 +266,13 @@ export class Engine {
     return call;
   }
 
+  /** Media sections of all calls whose packets are converted between codecs now. */
+  transcodedMedia(): number {
+    let n = 0;
+    for (const c of this.calls.values()) n += c.transcodedMedia();
+    return n;
+  }
+
   /** Ends every call now (SIGTERM, `terminate all`). */
   shutdown(): void {
     for (const c of [...this.calls.values()]) this.destroy(c, 'forced');

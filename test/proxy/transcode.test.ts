@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { ALAW_TO_ULAW, ULAW_TO_ALAW } from '../../src/media/g711.js';
 import type { BDict } from '../../src/wire/bencode.js';
 import { Endpoint, rtp, sdpPorts } from '../helpers/endpoint.js';
+import { reservePortBlock } from '../helpers/ports.js';
 import { type RunningProxy, startProxy } from '../helpers/proxy.js';
 
 const sdp = (port: number, fmts: string) =>
@@ -61,8 +62,9 @@ async function call(p: RunningProxy, offerFmts: string, answerFmts: string, offe
 for (const dataplane of ['native', 'js']) {
   describe(`codec transcode PCMU <-> PCMA (${dataplane} dataplane)`, () => {
     let p: RunningProxy;
+    const httpPort = reservePortBlock();
     before(async () => {
-      p = await startProxy([`--dataplane=${dataplane}`]);
+      p = await startProxy([`--dataplane=${dataplane}`, `--listen-http=127.0.0.1:${httpPort}`]);
     });
     after(async () => {
       await p.stop();
@@ -104,6 +106,8 @@ for (const dataplane of ['native', 'js']) {
         const current = (stats.statistics as { currentstatistics: { transcodedmedia: number } })
           .currentstatistics;
         assert.equal(current.transcodedmedia, 1);
+        const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+        assert.match(metrics, /^sipmedia_transcoded_media 1$/m);
       } finally {
         await p.ng.request({ command: 'delete', 'call-id': c.callId, 'from-tag': 'A', 'delete delay': 0 });
         c.close();
