@@ -17,7 +17,8 @@
  *
  * Usage: loadgen <calls> <warmup_ms> <measure_ms> [sockets_per_side] [pps_per_stream] [target_ip]
  *
- * LOADGEN_TRANSCODE=1: the calls are transcoded PCMU <-> PCMA, so B sends PT 8, and payloads arrive converted
+ * LOADGEN_TRANSCODE=1: the calls are transcoded to PCMA, so B sends PT 8 (A sends PT 0, or LOADGEN_A_PT), and
+ * payloads arrive converted
  * (a transcoder may also re-time and re-number): every RTP packet arriving in the measured window counts as
  * received, loss is taken from the totals and latency is not measured.
  */
@@ -147,6 +148,7 @@ int main(int argc, char **argv) {
   const char *ip = argc > 6 ? argv[6] : "127.0.0.1";
   if (calls < 1 || calls > 100000 || nsock < 1 || nsock > MAX_SOCK || pps < 1 || pps > 1000) return 2;
   const int transcode = getenv("LOADGEN_TRANSCODE") && atoi(getenv("LOADGEN_TRANSCODE")) == 1;
+  const int a_pt = getenv("LOADGEN_A_PT") ? atoi(getenv("LOADGEN_A_PT")) & 0x7f : 0;
 
   int fds[2 * MAX_SOCK];
   uint16_t ports[2 * MAX_SOCK];
@@ -244,7 +246,7 @@ int main(int argc, char **argv) {
       uint32_t seq = ss->seq++;
       int64_t ts = now_ns();
       p[0] = 0x80;
-      p[1] = transcode && d == 1 ? 8 : 0; /* PCMU from A; PCMA from B when transcoded */
+      p[1] = transcode ? (d == 1 ? 8 : a_pt) : 0; /* A's codec; PCMA from B when transcoded */
       p[2] = (unsigned char)(seq >> 8);
       p[3] = (unsigned char)seq;
       uint32_t rtpts = htonl(seq * 160), ssrc = htonl(ss->ssrc), magic = MAGIC, sn = (uint32_t)s;

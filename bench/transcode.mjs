@@ -1,24 +1,25 @@
 #!/usr/bin/env node
 /**
- * Transcoding benchmark: PCMU <-> PCMA calls (A offers PCMU with `codec: { transcode: [PCMA] }`, B answers
- * PCMA) through rtpengine (one thread) and sipmedia (native dataplane, one worker), side by side, A/B/A/B.
+ * Transcoding benchmark: A offers PCMU (or with --from=G722 G.722) with `codec: { transcode: [PCMA] }`, B
+ * answers PCMA, so every packet is converted; through rtpengine (one thread) and sipmedia (native dataplane,
+ * one worker), side by side, A/B/A/B. PCMU <-> PCMA runs in sipmedia's native worker, G.722 in JavaScript.
  * Relay CPU per packet from the relay process's utime + stime over the generator's measured window; loss from
  * the generator's totals (payloads arrive converted, so per-packet latency is not measured).
  *
- *   npx tsc -p tsconfig.build.json && node bench/transcode.mjs [calls ...]     default: 50 100 200; ~2 minutes
+ *   npx tsc -p tsconfig.build.json && node bench/transcode.mjs [--from=G722] [calls ...]   default: 50 100 200;
+ *   about 2 minutes
  */
 import { fmt, median } from './lib/stats.mjs';
 import { lock, unlock } from './lib/lock.mjs';
 import { hardStop, killAll, relayVariants, rtpengineVersion } from './lib/proxies.mjs';
 import { buildLoadgen, relayRun } from './lib/relay-run.mjs';
 
-const counts = process.argv
-  .slice(2)
-  .map(Number)
-  .filter((n) => n > 0 && n <= 2000);
+const args = process.argv.slice(2);
+const from = args.includes('--from=G722') ? 'G722' : 'PCMU';
+const counts = args.map(Number).filter((n) => n > 0 && n <= 2000);
 const CALLS = counts.length ? counts : [50, 100, 200];
 const ROUNDS = 2;
-const RUN = { warmupMs: 2000, measureMs: 5000, transcode: true };
+const RUN = { warmupMs: 2000, measureMs: 5000, transcode: { from } };
 
 lock();
 hardStop(10 * 60_000);
@@ -26,7 +27,7 @@ try {
   buildLoadgen();
   const variants = relayVariants({ nativeThreads: [1], js: false }).filter((v) => v.name !== 'rtpengine-2t');
   console.log(
-    `rtpengine ${rtpengineVersion() || 'not installed'}; relays: ${variants.map((v) => v.name).join(', ')}`,
+    `${from} <-> PCMA; rtpengine ${rtpengineVersion() || 'not installed'}; relays: ${variants.map((v) => v.name).join(', ')}`,
   );
   const rows = [];
   for (const calls of CALLS) {

@@ -46,9 +46,9 @@ export class NgBench {
   }
 }
 
-/** A party's SDP (PCMU, or with `law` 'PCMA' PCMA, + telephone-event) at `addr`:`port`. */
+/** A party's SDP (`law`: PCMU, PCMA or G722; + telephone-event) at `addr`:`port`. */
 export function audioSdp(port, origin = 'bench', addr = '127.0.0.1', law = 'PCMU') {
-  const pt = law === 'PCMA' ? 8 : 0;
+  const pt = { PCMU: 0, PCMA: 8, G722: 9 }[law];
   return (
     `v=0\r\no=${origin} 1 1 IN IP4 ${addr}\r\ns=-\r\nc=IN IP4 ${addr}\r\nt=0 0\r\n` +
     `m=audio ${port} RTP/AVP ${pt} 101\r\na=rtpmap:${pt} ${law}/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n`
@@ -64,8 +64,8 @@ export function mediaPort(sdp) {
 
 /**
  * Offer + answer for one call. `aPort`/`bPort` are the parties' advertised RTP ports (at `aAddr`/`bAddr`).
- * With `transcode`, A offers PCMU with `codec: { transcode: [PCMA] }` and B answers PCMA.
- * Returns the proxy ports each party sends to and the round-trip times.
+ * With `transcode` ({ from: 'PCMU' | 'G722' }), A offers that codec with `codec: { transcode: [PCMA] }` and
+ * B answers PCMA. Returns the proxy ports each party sends to and the round-trip times.
  */
 export async function setupCall(
   ng,
@@ -74,13 +74,13 @@ export async function setupCall(
   bPort,
   aAddr = '127.0.0.1',
   bAddr = '127.0.0.1',
-  transcode = false,
+  transcode = undefined,
 ) {
   const offer = await ng.request({
     command: 'offer',
     'call-id': callId,
     'from-tag': 'a-tag',
-    sdp: audioSdp(aPort, 'a', aAddr),
+    sdp: audioSdp(aPort, 'a', aAddr, transcode?.from ?? 'PCMU'),
     ...(transcode ? { codec: { transcode: ['PCMA'] } } : {}),
   });
   if (offer.body.result !== 'ok')

@@ -38,12 +38,17 @@ export async function windowed(n, width, fn) {
   await Promise.all(Array.from({ length: Math.min(width, n) }, worker));
 }
 
-export async function relayRun(variant, calls, { warmupMs, measureMs, transcode = false }) {
+/** `transcode`: undefined, or { from: 'PCMU' | 'G722' } (A's codec; B answers PCMA): see setupCall. */
+export async function relayRun(variant, calls, { warmupMs, measureMs, transcode }) {
   const before = await idleCheck();
   const relay = await startRelay(variant);
   const gen = spawn(LOADGEN, [String(calls), String(warmupMs), String(measureMs), String(SOCKETS_PER_SIDE)], {
     stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, LOADGEN_TRANSCODE: transcode ? '1' : '0' },
+    env: {
+      ...process.env,
+      LOADGEN_TRANSCODE: transcode ? '1' : '0',
+      LOADGEN_A_PT: transcode?.from === 'G722' ? '9' : '0',
+    },
   });
   live.add(gen);
   const genExit = new Promise((r) => gen.on('exit', (code) => r(code)));

@@ -211,15 +211,23 @@ export class Engine {
           !modes.has('reject') &&
           (am.rtcpMux || modes.has('demux') || modes.has('accept') || modes.has('require'));
         const strip = [...om.strippedCodecs, ...(o.codec?.strip ?? []), ...(o.codec?.mask ?? [])];
-        const removeFormats = this.codecRemoval(m, payloadsToRemove(m, { ...o.codec, strip }), 0, warnings);
-        const tc = planAnswer(m, om.transcodeOffer);
+        // The answer's own codec filter first; transcoding then looks at what is left of the answer.
+        let stripped = payloadsToRemove(m, { ...o.codec, strip });
+        let tc = planAnswer(m, om.transcodeOffer, stripped);
+        const gone = new Set([...stripped, ...tc.remove]);
+        if (m.formats.every((f) => gone.has(Number(f)))) {
+          if (stripped.length)
+            warnings.push(`codec filter would remove every codec of m=${m.kind}: left unchanged`);
+          stripped = [];
+          tc = planAnswer(m, om.transcodeOffer, []);
+        }
         om.transcode = tc.offerer;
         am.transcode = tc.answerer;
         plans.push({
           side: om,
           mux: om.rtcpMux,
           rtcpOnRtpPort: om.rtcpMux,
-          removeFormats: [...removeFormats, ...tc.remove],
+          removeFormats: [...stripped, ...tc.remove],
           replaceFormat: tc.replace,
         });
         wire(om, am);

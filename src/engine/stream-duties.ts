@@ -120,8 +120,12 @@ export class StreamDuties implements InsertTarget {
    */
   refresh(): void {
     const source = this.sourceLeg;
+    const t = this.transcode;
+    // Only a byte-table conversion (G.711 to G.711) can run in the dataplane; G.722 keeps state in the tap.
     const inDataplane =
-      this.transcode !== undefined && !this.needsPackets() && source?.convert?.(this.transcode) === true;
+      t?.table !== undefined &&
+      !this.needsPackets() &&
+      source?.convert?.({ fromPt: t.fromPt, toPt: t.toPt, table: t.table, events: t.events }) === true;
     const want = this.needsPackets() || (this.transcode !== undefined && !inDataplane) ? source : null;
     if (this.leg !== want) {
       if (want) {

@@ -1,41 +1,46 @@
 /**
- * `codec: { transcode: [...] }` between the two G.711 laws. The offer gains the other law (after the
- * offerer's own codecs, before CN and telephone-event, as rtpengine places it); when the answerer picks it,
- * the offerer is answered with its own law and every packet is converted byte by byte in both directions.
- * G.711 laws share clock and packet size, so SSRC, sequence numbers and timestamps stay as sent, and RTCP
- * needs no change.
+ * `codec: { transcode: [...] }` between PCMU, PCMA and G.722. The offer gains the codecs asked for (after the
+ * offerer's own codecs, before CN and telephone-event, as rtpengine places them); when the answerer picks one,
+ * the offerer is answered with its own codec and every packet is converted in both directions. The three
+ * share an 8 kHz RTP clock and one byte per sample (media/narrowband-convert), so SSRC, sequence numbers
+ * and timestamps stay as sent, and RTCP needs no change.
  */
 import type { PayloadConversion } from '../dataplane/relay-leg.js';
-import { ALAW_TO_ULAW, type G711Codec, ULAW_TO_ALAW } from '../media/g711.js';
+import { NARROWBAND_PT, type NarrowbandCodec, payloadConverter } from '../media/narrowband-convert.js';
 import type { SdpMedia } from '../wire/sdp.js';
 import { codecOf, matches } from './codec-filter.js';
 
-const G711_PT: Readonly<Record<G711Codec, number>> = { PCMU: 0, PCMA: 8 };
+const CODECS: readonly NarrowbandCodec[] = ['PCMU', 'PCMA', 'G722'];
 
 /** What an offer added, kept on the offerer's media side until the answer. */
 export interface TranscodeOffer {
   /**
-   * The offerer's codec that is converted (its first G.711 codec with a static payload type); undefined when
-   * it has none: an answer with an added codec then passes as it is, as with rtpengine.
+   * The offerer's codec that is converted (its first one we can convert, with its static payload type);
+   * undefined when it has none: an answer with an added codec then passes as it is, as with rtpengine.
    */
-  from: { pt: number; codec: G711Codec } | undefined;
+  from: { pt: number; codec: NarrowbandCodec } | undefined;
   /** Codecs added to the offer. */
-  added: { pt: number; codec: G711Codec }[];
+  added: { pt: number; codec: NarrowbandCodec }[];
   /** The offerer's telephone-event payload type at 8 kHz, if any. */
   events: number | undefined;
 }
 
 /**
  * Conversion of the packets one party sends (events: telephone-event payload types when the two parties
- * numbered it differently). The dataplane's type, so a native dataplane can apply it without a tap.
+ * numbered it differently). With a byte `table` (G.711 to G.711) a native dataplane applies it without a
+ * tap; `convert` does any conversion in place, in stream order.
  */
-export type Transcoding = PayloadConversion;
+export interface Transcoding extends Omit<PayloadConversion, 'table'> {
+  table: Uint8Array | undefined;
+  convert: (payload: Uint8Array) => void;
+}
 
-function g711Of(m: SdpMedia, pt: number): G711Codec | undefined {
+/** The codec of a payload type if we can convert it (G.722 also as G722/16000, a common mistake). */
+function codecIn(m: SdpMedia, pt: number): NarrowbandCodec | undefined {
   const c = codecOf(m, pt);
-  if (c?.clockRate !== 8000) return undefined;
-  const name = c.encoding.toUpperCase();
-  return name === 'PCMU' || name === 'PCMA' ? name : undefined;
+  const name = c?.encoding.toUpperCase();
+  if (name === 'G722') return c?.clockRate === 8000 || c?.clockRate === 16000 ? 'G722' : undefined;
+  return c?.clockRate === 8000 && (name === 'PCMU' || name === 'PCMA') ? name : undefined;
 }
 
 function isSupplementary(m: SdpMedia, pt: number): boolean {
@@ -68,36 +73,38 @@ export function planOffer(
   if (targets.length === 0 || m.kind !== 'audio' || !m.proto.toUpperCase().includes('RTP'))
     return { offer: undefined, add: [] };
   const offered = m.formats.map(Number).filter((pt) => Number.isInteger(pt));
-  const want: G711Codec[] = [];
+  const want: NarrowbandCodec[] = [];
   for (const t of targets) {
-    const law = (['PCMU', 'PCMA'] as const).find((c) => matches(t, c, 8000));
-    if (!law)
-      warnings.push(`codec '${t}' cannot be transcoded (only PCMU <-> PCMA is supported): not offered`);
+    const law = CODECS.find((c) => matches(t, c, 8000));
+    if (!law) warnings.push(`codec '${t}' cannot be transcoded (PCMU, PCMA and G722 can): not offered`);
     else if (!want.includes(law)) want.push(law);
   }
   const sent = offered.filter((pt) => !filtered.removed.includes(pt));
-  const present = new Set(sent.map((pt) => g711Of(m, pt)));
-  const added = want.filter((c) => !present.has(c) && !sent.includes(G711_PT[c]));
+  const present = new Set(sent.map((pt) => codecIn(m, pt)));
+  const added = want.filter((c) => !present.has(c) && !sent.includes(NARROWBAND_PT[c]));
   if (added.length === 0) return { offer: undefined, add: [] };
-  // The offerer's codec to convert from: its first G.711 with a static payload type (rtpmap filled in).
+  // The offerer's codec to convert from: its first one we can convert, with its static payload type.
   const fromPt = offered.find(
-    (pt) => (pt === G711_PT.PCMU || pt === G711_PT.PCMA) && !filtered.stripped.includes(pt) && g711Of(m, pt),
+    (pt) =>
+      codecIn(m, pt) !== undefined &&
+      NARROWBAND_PT[codecIn(m, pt)!] === pt &&
+      !filtered.stripped.includes(pt),
   );
-  const fromCodec = fromPt === undefined ? undefined : g711Of(m, fromPt);
-  if (!offered.some((pt) => g711Of(m, pt))) {
-    // Nothing we could convert from (G722, opus ...): offering PCMA would only break the call.
+  const fromCodec = fromPt === undefined ? undefined : codecIn(m, fromPt);
+  if (!offered.some((pt) => codecIn(m, pt))) {
+    // Nothing we could convert from (opus, G.729 ...): offering PCMA would only break the call.
     warnings.push(
-      'transcoding needs PCMU or PCMA in the offer (only PCMU <-> PCMA is supported): nothing added',
+      'transcoding needs PCMU, PCMA or G722 in the offer (we convert between those only): nothing added',
     );
     return { offer: undefined, add: [] };
   }
   return {
     offer: {
       from: fromPt === undefined || fromCodec === undefined ? undefined : { pt: fromPt, codec: fromCodec },
-      added: added.map((codec) => ({ pt: G711_PT[codec], codec })),
+      added: added.map((codec) => ({ pt: NARROWBAND_PT[codec], codec })),
       events: eventsOf(m),
     },
-    add: added.map((c) => G711_PT[c]),
+    add: added.map((c) => NARROWBAND_PT[c]),
   };
 }
 
@@ -111,13 +118,15 @@ export function withAddedFormats(m: SdpMedia, add: number[]): string[] {
 }
 
 /**
- * The answer's side: if the answerer chose a codec the offer only had because we added it, the offerer gets
+ * The answer's side (`removed`: payload types the answer's own codec filter takes out, not looked at): if the
+ * answerer chose a codec the offer only had because we added it, the offerer gets
  * its own codec in that place and both directions are converted. Added codecs the answerer merely listed
  * are removed from the answer the offerer sees (it never offered them).
  */
 export function planAnswer(
   m: SdpMedia,
   offer: TranscodeOffer | undefined,
+  removed: number[] = [],
 ): {
   remove: number[];
   replace: [number, number] | undefined;
@@ -127,13 +136,13 @@ export function planAnswer(
   const none = { remove: [], replace: undefined, offerer: undefined, answerer: undefined };
   const from = offer?.from;
   if (!offer || !from) return none;
-  const formats = m.formats.map(Number).filter((pt) => Number.isInteger(pt));
+  const formats = m.formats.map(Number).filter((pt) => Number.isInteger(pt) && !removed.includes(pt));
   const chosen = formats.find((pt) => !isSupplementary(m, pt));
   const addedHere = formats.filter((pt) => {
-    const c = g711Of(m, pt);
+    const c = codecIn(m, pt);
     return c !== undefined && offer.added.some((a) => a.codec === c);
   });
-  const chosenCodec = chosen === undefined ? undefined : g711Of(m, chosen);
+  const chosenCodec = chosen === undefined ? undefined : codecIn(m, chosen);
   const picked = chosenCodec !== undefined && offer.added.some((a) => a.codec === chosenCodec);
   if (!picked || chosen === undefined || chosenCodec === undefined) return { ...none, remove: addedHere };
   const answerEvents = eventsOf(m);
@@ -141,22 +150,27 @@ export function planAnswer(
     offer.events !== undefined && answerEvents !== undefined && offer.events !== answerEvents
       ? ([offer.events, answerEvents] as [number, number])
       : undefined;
-  const table = (from: G711Codec) => (from === 'PCMU' ? ULAW_TO_ALAW : ALAW_TO_ULAW);
+  const conversion = (
+    a: NarrowbandCodec,
+    b: NarrowbandCodec,
+    fromPt: number,
+    toPt: number,
+    ev: typeof events,
+  ) => {
+    const c = payloadConverter(a, b);
+    return c ? { fromPt, toPt, table: c.table, convert: c.convert, events: ev } : undefined;
+  };
   return {
     remove: addedHere.filter((pt) => pt !== chosen && pt !== from.pt),
     replace: [chosen, from.pt],
-    offerer: {
-      fromPt: from.pt,
-      toPt: chosen,
-      table: table(from.codec),
-      events,
-    },
-    answerer: {
-      fromPt: chosen,
-      toPt: from.pt,
-      table: table(chosenCodec),
-      events: events ? [events[1], events[0]] : undefined,
-    },
+    offerer: conversion(from.codec, chosenCodec, from.pt, chosen, events),
+    answerer: conversion(
+      chosenCodec,
+      from.codec,
+      chosen,
+      from.pt,
+      events ? [events[1], events[0]] : undefined,
+    ),
   };
 }
 
@@ -169,8 +183,7 @@ export function transcodePacket(
 ): boolean {
   const pt = msg[1]! & 0x7f;
   if (pt === t.fromPt) {
-    const table = t.table;
-    for (let i = payloadStart; i < payloadEnd; i++) msg[i] = table[msg[i]!]!;
+    t.convert(msg.subarray(payloadStart, payloadEnd));
     msg[1] = (msg[1]! & 0x80) | t.toPt;
     return true;
   }

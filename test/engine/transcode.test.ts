@@ -33,10 +33,10 @@ test('a codec stripped by name is no source (the answer then passes, as with rtp
   assert.deepEqual(planAnswer(media('8'), masked.offer).replace, [8, 0]);
 });
 
-test('an offer without PCMU or PCMA gets nothing added, with a warning', () => {
+test('an offer without a codec we convert (PCMU, PCMA, G722) gets nothing added, with a warning', () => {
   const w: string[] = [];
-  assert.deepEqual(planOffer(media('9 101'), ['PCMA'], NONE, w), { offer: undefined, add: [] });
-  assert.match(w.join(), /needs PCMU or PCMA/);
+  assert.deepEqual(planOffer(media('18 101'), ['PCMA'], NONE, w), { offer: undefined, add: [] });
+  assert.match(w.join(), /needs PCMU, PCMA or G722/);
 });
 
 test('conversion covers the payload only: CSRCs, header extension and padding stay', () => {

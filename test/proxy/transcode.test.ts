@@ -1,14 +1,16 @@
 /**
- * `codec: { transcode }` between PCMU and PCMA, black-box: the SDP each party sees and every packet's bytes,
- * on both dataplanes.
+ * `codec: { transcode }` between PCMU, PCMA and G.722, black-box: the SDP each party sees, every packet's
+ * bytes between the G.711 laws, the tone through G.722, on both dataplanes.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ALAW_TO_ULAW, ULAW_TO_ALAW } from '../../src/media/g711.js';
+import { G722Decoder, G722Encoder } from '../../src/media/g722.js';
+import { ALAW_TO_ULAW, g711Decode, g711Encode, ULAW_TO_ALAW } from '../../src/media/g711.js';
 import type { BDict } from '../../src/wire/bencode.js';
 import { Endpoint, rtp, sdpPorts } from '../helpers/endpoint.js';
 import { reservePortBlock } from '../helpers/ports.js';
 import { type RunningProxy, startProxy } from '../helpers/proxy.js';
+import { assertTone, referenceTone } from '../helpers/tone.js';
 
 const sdp = (port: number, fmts: string) =>
   `v=0\r\no=ep 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP ${fmts}\r\n` +
@@ -21,6 +23,8 @@ const allCodes = [
   Buffer.from(Array.from({ length: 128 }, (_, i) => i)),
   Buffer.from(Array.from({ length: 128 }, (_, i) => 128 + i)),
 ];
+
+const TONE = referenceTone(4000);
 
 let n = 0;
 async function call(p: RunningProxy, offerFmts: string, answerFmts: string, offerExtra: BDict) {
@@ -60,7 +64,7 @@ async function call(p: RunningProxy, offerFmts: string, answerFmts: string, offe
 }
 
 for (const dataplane of ['native', 'js']) {
-  describe(`codec transcode PCMU <-> PCMA (${dataplane} dataplane)`, () => {
+  describe(`codec transcode between PCMU, PCMA and G.722 (${dataplane} dataplane)`, () => {
     let p: RunningProxy;
     const httpPort = reservePortBlock();
     before(async () => {
@@ -151,6 +155,33 @@ for (const dataplane of ['native', 'js']) {
           [...atB.subarray(12)],
           [...allCodes[1]!].map((x) => ULAW_TO_ALAW[x]),
         );
+      } finally {
+        c.close();
+      }
+    });
+
+    test('G.722 caller, PCMA callee: the callee is offered PCMA, hears the tone, and its PCMA reaches A as G.722', async () => {
+      const c = await call(p, '9 101', '8 101', { codec: { transcode: ['PCMA'] } });
+      try {
+        assert.equal(mline(c.offer.sdp), '9 8 101');
+        assert.equal(mline(c.answer.sdp), '9 101');
+        const enc = new G722Encoder();
+        const fromA: Buffer[] = [];
+        const fromB: Buffer[] = [];
+        for (let k = 0; k < 25; k++) {
+          const seg = TONE.subarray(160 * k, 160 * k + 160);
+          c.a.send(rtp(9, k, 160 * k, 0xa, Buffer.from(enc.encode(seg))), c.toProxyFromA);
+          const atB = (await c.b.next()).msg;
+          assert.equal(atB[1], 8);
+          fromA.push(atB.subarray(12));
+          c.b.send(rtp(8, k, 160 * k, 0xb, Buffer.from(g711Encode('PCMA', seg))), c.toProxyFromB);
+          const atA = (await c.a.next()).msg;
+          assert.equal(atA[1], 9);
+          assert.equal(atA.length, 172, 'one G.722 byte per 8 kHz sample');
+          fromB.push(atA.subarray(12));
+        }
+        assertTone(g711Decode('PCMA', Buffer.concat(fromA)), TONE, 'A to B (G.722 to PCMA)');
+        assertTone(new G722Decoder().decode(Buffer.concat(fromB)), TONE, 'B to A (PCMA to G.722)');
       } finally {
         c.close();
       }
