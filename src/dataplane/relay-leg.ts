@@ -34,12 +34,14 @@ export class PacketCounters implements Counters {
  */
 export type PacketTap = (msg: Buffer, leg: RelayLeg, isRtcp: boolean) => boolean;
 
-/** A payload conversion of forwarded RTP (codec transcode between G.711 laws; see engine/transcode). */
+/** A payload conversion of forwarded RTP (codec transcode; see engine/transcode). */
 export interface PayloadConversion {
   fromPt: number;
   toPt: number;
-  /** Byte table from the sender's law to the receiver's. */
-  table: Uint8Array;
+  /** Byte table from the sender's G.711 law to the receiver's. */
+  table: Uint8Array | undefined;
+  /** G.722 (its lower band) to or from a G.711 law: `encode` G.711 to G.722, else G.722 to G.711. */
+  g722: { encode: boolean; law: 'PCMU' | 'PCMA' } | undefined;
   /** telephone-event payload types to map: [sender's, receiver's]. */
   events: [number, number] | undefined;
 }

@@ -109,8 +109,9 @@ export class StreamDuties implements InsertTarget {
     );
   }
 
-  /** The leg whose dataplane converts this stream (no tap), if any. */
+  /** The leg whose dataplane converts this stream (no tap), if any, and the conversion it was given. */
   private converter: RelayLeg | null = null;
+  private convertedWith: Transcoding | undefined;
 
   /**
    * Install the tap on the current leg when a duty needs it, remove it otherwise. Conversion alone runs in
@@ -121,11 +122,19 @@ export class StreamDuties implements InsertTarget {
   refresh(): void {
     const source = this.sourceLeg;
     const t = this.transcode;
-    // Only a byte-table conversion (G.711 to G.711) can run in the dataplane; G.722 keeps state in the tap.
+    // Asked of the dataplane once per conversion (it would start G.722 afresh each time).
     const inDataplane =
-      t?.table !== undefined &&
+      t !== undefined &&
       !this.needsPackets() &&
-      source?.convert?.({ fromPt: t.fromPt, toPt: t.toPt, table: t.table, events: t.events }) === true;
+      source !== null &&
+      ((this.converter === source && this.convertedWith === t) ||
+        source.convert?.({
+          fromPt: t.fromPt,
+          toPt: t.toPt,
+          table: t.table,
+          g722: t.g722,
+          events: t.events,
+        }) === true);
     const want = this.needsPackets() || (this.transcode !== undefined && !inDataplane) ? source : null;
     if (this.leg !== want) {
       if (want) {
@@ -138,6 +147,7 @@ export class StreamDuties implements InsertTarget {
     if (this.converter && (this.converter !== source || !inDataplane)) {
       const old = this.converter;
       this.converter = null;
+      this.convertedWith = undefined;
       if (!old.closed) old.convert?.(undefined);
       old.onChange?.(old);
     }
@@ -145,6 +155,7 @@ export class StreamDuties implements InsertTarget {
       this.converter = source;
       source.onChange?.(source);
     }
+    if (inDataplane) this.convertedWith = t;
   }
 
   private untap(): void {
@@ -168,6 +179,7 @@ export class StreamDuties implements InsertTarget {
     this.transcode = undefined;
     if (this.converter && !this.converter.closed) this.converter.convert?.(undefined);
     this.converter = null;
+    this.convertedWith = undefined;
     this.untap();
     this.leg = null;
   }

@@ -27,11 +27,10 @@ export interface TranscodeOffer {
 
 /**
  * Conversion of the packets one party sends (events: telephone-event payload types when the two parties
- * numbered it differently). With a byte `table` (G.711 to G.711) a native dataplane applies it without a
- * tap; `convert` does any conversion in place, in stream order.
+ * numbered it differently). A native dataplane applies it itself, without a tap, from `table` or `g722`;
+ * `convert` does the same in JavaScript, in place, in stream order (each keeps its own G.722 state).
  */
-export interface Transcoding extends Omit<PayloadConversion, 'table'> {
-  table: Uint8Array | undefined;
+export interface Transcoding extends PayloadConversion {
   convert: (payload: Uint8Array) => void;
 }
 
@@ -158,7 +157,7 @@ export function planAnswer(
     ev: typeof events,
   ) => {
     const c = payloadConverter(a, b);
-    return c ? { fromPt, toPt, table: c.table, convert: c.convert, events: ev } : undefined;
+    return c ? { fromPt, toPt, table: c.table, g722: c.g722, convert: c.convert, events: ev } : undefined;
   };
   return {
     remove: addedHere.filter((pt) => pt !== chosen && pt !== from.pt),

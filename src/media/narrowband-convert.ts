@@ -15,6 +15,8 @@ export const NARROWBAND_PT: Readonly<Record<NarrowbandCodec, number>> = { PCMU: 
 export interface PayloadConverter {
   /** Byte table, when the conversion is one (G.711 to G.711). */
   table: Uint8Array | undefined;
+  /** G.722 to or from a G.711 law (`encode`: to G.722), for a dataplane that converts G.722 itself. */
+  g722: { encode: boolean; law: 'PCMU' | 'PCMA' } | undefined;
   /** Converts one payload in place, in stream order. */
   convert(payload: Uint8Array): void;
 }
@@ -26,6 +28,7 @@ export function payloadConverter(from: NarrowbandCodec, to: NarrowbandCodec): Pa
     const table = from === 'PCMU' ? ULAW_TO_ALAW : ALAW_TO_ULAW;
     return {
       table,
+      g722: undefined,
       convert(p) {
         for (let i = 0; i < p.length; i++) p[i] = table[p[i]!]!;
       },
@@ -41,6 +44,7 @@ export function payloadConverter(from: NarrowbandCodec, to: NarrowbandCodec): Pa
     const law = to as 'PCMU' | 'PCMA';
     return {
       table: undefined,
+      g722: { encode: false, law },
       convert(p) {
         g711Encode(law, dec.decode(p, grow(p.length)), p);
       },
@@ -50,6 +54,7 @@ export function payloadConverter(from: NarrowbandCodec, to: NarrowbandCodec): Pa
   const law = from;
   return {
     table: undefined,
+    g722: { encode: true, law },
     convert(p) {
       enc.encode(g711Decode(law, p, grow(p.length)), p);
     },

@@ -149,6 +149,10 @@ static void destroy_dp(dp_t *dp, napi_env env) {
     dp->shared_ref = NULL;
   }
   if (!env) return;
+  for (uint32_t i = 0; i < dp->capacity; i++) {
+    free(dp->legs[i].g722);
+    dp->legs[i].g722 = NULL;
+  }
   dp->capacity = 0;
   free(dp->legs);
   dp->legs = NULL;
@@ -372,6 +376,8 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   }
   close(l->fd);
   l->fd = -1;
+  free(l->g722);
+  l->g722 = NULL;
   dp->free_slots[dp->free_count++] = slot;
   return ret_bool(env, 1);
 }
@@ -556,19 +562,21 @@ static napi_value js_set_tos(napi_env env, napi_callback_info info) {
 }
 
 /*
- * setTranscode(h, slot, fromPt, toPt, table, evFrom, evTo) -> bool: forwarded RTP of payload type fromPt
- * leaves with every payload byte mapped through `table` (256 bytes) as toPt; telephone-event evFrom becomes
- * evTo (-1: no mapping). fromPt -1 turns conversion off. False when the leg is gone or the arguments are bad
- * (or more than XTABLES distinct tables are asked for): the caller converts in JavaScript then.
+ * setTranscode(h, slot, fromPt, toPt, table, evFrom, evTo, mode, law) -> bool: forwarded RTP of payload type
+ * fromPt leaves as toPt with its payload converted: mode 0 maps every byte through `table` (256 bytes);
+ * mode 1 decodes G.722 and encodes the law `law` (0 PCMU, 1 PCMA), mode 2 the reverse, with fresh ADPCM state
+ * (both need setLawTables first). telephone-event evFrom becomes evTo (-1: no mapping). fromPt -1 turns
+ * conversion off. False when the leg is gone or the arguments are bad (or more than XTABLES distinct tables
+ * are asked for): the caller converts in JavaScript then.
  */
 static napi_value js_set_transcode(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 9;
+  napi_value argv[9];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 7) return ret_bool(env, 0);
+  if (argc < 9) return ret_bool(env, 0);
   dp_t *dp = get_dp(env, argv[0]);
   if (!dp) return NULL;
-  uint32_t slot;
+  uint32_t slot, mode, law;
   int32_t from, to, ev_from, ev_to;
   leg_t *l = get_leg(env, dp, argv[1], &slot);
   if (!l || napi_get_value_int32(env, argv[2], &from) != napi_ok) return ret_bool(env, 0);
@@ -576,24 +584,64 @@ static napi_value js_set_transcode(napi_env env, napi_callback_info info) {
     STORE(&l->xcode, 0);
     return ret_bool(env, 1);
   }
-  void *data;
-  size_t tlen;
   if (napi_get_value_int32(env, argv[3], &to) != napi_ok || napi_get_value_int32(env, argv[5], &ev_from) != napi_ok ||
-      napi_get_value_int32(env, argv[6], &ev_to) != napi_ok ||
-      napi_get_buffer_info(env, argv[4], &data, &tlen) != napi_ok || tlen != 256 || from > 127 || to < 0 ||
-      to > 127 || ev_from > 127 || ev_to > 127)
+      napi_get_value_int32(env, argv[6], &ev_to) != napi_ok || !get_u32(env, argv[7], &mode) ||
+      !get_u32(env, argv[8], &law) || mode > XMODE_G722_ENCODE || law > 1 || from > 127 || to < 0 || to > 127 ||
+      ev_from > 127 || ev_to > 127)
     return ret_bool(env, 0);
-  uint32_t n = LOAD(&dp->xtable_count), id = 0;
-  while (id < n && memcmp(dp->xtables[id], data, 256) != 0) id++;
-  if (id == n) {
-    if (n == XTABLES) return ret_bool(env, 0);
-    memcpy(dp->xtables[n], data, 256);
-    STORE(&dp->xtable_count, n + 1);
+  uint32_t id = 0;
+  if (mode == XMODE_TABLE) {
+    void *data;
+    size_t tlen;
+    if (napi_get_buffer_info(env, argv[4], &data, &tlen) != napi_ok || tlen != 256) return ret_bool(env, 0);
+    uint32_t n = LOAD(&dp->xtable_count);
+    while (id < n && memcmp(dp->xtables[id], data, 256) != 0) id++;
+    if (id == n) {
+      if (n == XTABLES) return ret_bool(env, 0);
+      memcpy(dp->xtables[n], data, 256);
+      STORE(&dp->xtable_count, n + 1);
+    }
+  } else {
+    if (!LOAD(&dp->law_tables)) return ret_bool(env, 0);
+    if (!l->g722 && !(l->g722 = calloc(1, sizeof *l->g722))) return ret_bool(env, 0);
+    /* Fresh state for a new stream: stop converting, let the workers leave their batch, then reset. */
+    STORE(&l->xcode, 0);
+    if (!quiesce(dp)) return ret_bool(env, 0);
+    g722_band_init(&l->g722->low, 32);
+    g722_band_init(&l->g722->high, 8);
   }
   uint32_t word = 1u | (uint32_t)from << 1 | (uint32_t)to << 8;
   if (ev_from >= 0 && ev_to >= 0) word |= 0x8000u | (uint32_t)ev_from << 16 | (uint32_t)ev_to << 23;
   STORE(&l->xtable, (uint8_t)id);
+  STORE(&l->xmode, (uint8_t)mode);
+  STORE(&l->xlaw, (uint8_t)law);
   STORE(&l->xcode, word);
+  return ret_bool(env, 1);
+}
+
+/*
+ * setLawTables(h, ulawEncode, alawEncode, ulawDecode, alawDecode): the G.711 tables (65536-byte encode
+ * tables by sample & 0xffff, 256 x int16 decode tables) G.722 conversions in the workers use, once.
+ */
+static napi_value js_set_law_tables(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) return ret_bool(env, 0);
+  dp_t *dp = get_dp(env, argv[0]);
+  if (!dp) return NULL;
+  if (LOAD(&dp->law_tables)) return ret_bool(env, 1);
+  void *p[4];
+  size_t n[4];
+  for (int i = 0; i < 4; i++)
+    if (napi_get_buffer_info(env, argv[1 + i], &p[i], &n[i]) != napi_ok) return ret_bool(env, 0);
+  if (n[0] != 65536 || n[1] != 65536 || n[2] != 512 || n[3] != 512) return ret_bool(env, 0);
+  memcpy(dp->law_enc[0], p[0], 65536);
+  memcpy(dp->law_enc[1], p[1], 65536);
+  memcpy(dp->law_dec[0], p[2], 512);
+  memcpy(dp->law_dec[1], p[3], 512);
+  g722_tables_init();
+  STORE(&dp->law_tables, 1);
   return ret_bool(env, 1);
 }
 
@@ -606,7 +654,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", js_close},             {"setEndpoint", js_set_endpoint}, {"getEndpoint", js_get_endpoint},
       {"configure", js_configure},     {"setConfirmed", js_set_confirmed}, {"setSinks", js_set_sinks},
       {"send", js_send},               {"setBatchPolicy", js_set_batch_policy}, {"setTos", js_set_tos},
-      {"setTranscode", js_set_transcode},
+      {"setTranscode", js_set_transcode}, {"setLawTables", js_set_law_tables},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -130,7 +130,7 @@ static void flush_sends(worker_t *w, int n) {
  * the table (CSRCs, header extension and padding left alone), then the payload type; a telephone-event
  * packet only gets its payload type mapped. Malformed packets pass unchanged.
  */
-void transcode_packet(const dp_t *dp, uint32_t xcode, uint8_t xtable, uint8_t *p, uint32_t len) {
+void transcode_packet(const dp_t *dp, leg_t *l, uint32_t xcode, uint8_t *p, uint32_t len) {
   if (len < 12) return;
   uint8_t pt = p[1] & 0x7f;
   if (pt == ((xcode >> 1) & 0x7f)) {
@@ -144,8 +144,20 @@ void transcode_packet(const dp_t *dp, uint32_t xcode, uint8_t xtable, uint8_t *p
       end = len - pad;
     }
     if (off > end) return;
-    const uint8_t *t = dp->xtables[xtable];
-    for (uint32_t i = off; i < end; i++) p[i] = t[p[i]];
+    uint8_t mode = LOAD(&l->xmode), law = LOAD(&l->xlaw) & 1;
+    struct g722_pair *g = l->g722;
+    if (mode == XMODE_TABLE) {
+      const uint8_t *t = dp->xtables[LOAD(&l->xtable)];
+      for (uint32_t i = off; i < end; i++) p[i] = t[p[i]];
+    } else if (mode == XMODE_G722_DECODE && g) {
+      const uint8_t *enc = dp->law_enc[law];
+      for (uint32_t i = off; i < end; i++) p[i] = enc[(uint16_t)g722_decode_low(&g->low, p[i])];
+    } else if (mode == XMODE_G722_ENCODE && g) {
+      const int16_t *dec = dp->law_dec[law];
+      for (uint32_t i = off; i < end; i++) p[i] = g722_encode(&g->low, &g->high, dec[p[i]]);
+    } else {
+      return;
+    }
     p[1] = (uint8_t)((p[1] & 0x80) | ((xcode >> 8) & 0x7f));
   } else if ((xcode & 0x8000) && pt == ((xcode >> 16) & 0x7f)) {
     p[1] = (uint8_t)((p[1] & 0x80) | ((xcode >> 23) & 0x7f));
@@ -177,7 +189,6 @@ static void handle_leg(worker_t *w, uint32_t slot, uint32_t gen) {
   int learning = RLOAD(&l->learning), strict = RLOAD(&l->strict);
   int blocked = RLOAD(&l->blocked), tapped = RLOAD(&l->tapped);
   uint32_t xcode = LOAD(&l->xcode);
-  uint8_t xtable = LOAD(&l->xtable);
   int queued = 0, sends = 0;
   for (int i = 0; i < n; i++) {
     const uint8_t *p = w->riov[i].iov_base;
@@ -252,7 +263,7 @@ static void handle_leg(worker_t *w, uint32_t slot, uint32_t gen) {
       c->dropped++;
       continue;
     }
-    if ((xcode & 1) && !is_rtcp) transcode_packet(dp, xcode, xtable, (uint8_t *)p, len);
+    if ((xcode & 1) && !is_rtcp) transcode_packet(dp, l, xcode, (uint8_t *)p, len);
     w->sfd[sends] = out->fd;
     w->siov[sends].iov_base = (void *)p;
     w->siov[sends].iov_len = len;

@@ -43,6 +43,8 @@
 
 #include <node_api.h>
 
+#include "g722.h"
+
 #define MAX_THREADS 64
 #define RECV_BATCH 32       /* datagrams per recvmmsg */
 #define EPOLL_BATCH 64      /* ready sockets per epoll_wait */
@@ -95,7 +97,19 @@ typedef struct {
    */
   uint32_t xcode;
   uint8_t xtable;
+  /* How the payload converts: XMODE_TABLE through xtables[xtable]; XMODE_G722_DECODE G.722 to the law xlaw
+   * (0 PCMU, 1 PCMA); XMODE_G722_ENCODE the law xlaw to G.722, with the ADPCM state in g722 (allocated by
+   * the first G.722 conversion, freed when the slot closes). Stored before xcode. */
+  uint8_t xmode, xlaw;
+  struct g722_pair *g722;
 } leg_t;
+
+enum { XMODE_TABLE = 0, XMODE_G722_DECODE = 1, XMODE_G722_ENCODE = 2 };
+
+/* One direction's G.722 state: the lower band (decoding or encoding) and the higher band (encoding). */
+struct g722_pair {
+  g722_band_t low, high;
+};
 
 typedef struct item {
   struct item *next;
@@ -144,6 +158,11 @@ typedef struct dp {
   /* Conversion tables: written once before xtable_count counts them, never changed (workers read them). */
   uint8_t xtables[XTABLES][256];
   uint32_t xtable_count; /* atomic */
+  /* G.711 tables from JavaScript (the same ones the JavaScript converters use): encode by sample & 0xffff,
+   * decode by byte; [0] PCMU, [1] PCMA. Set once (setLawTables) before any G.722 conversion. */
+  uint8_t law_enc[2][65536];
+  int16_t law_dec[2][256];
+  int law_tables; /* atomic */
   worker_t workers[MAX_THREADS];
 } dp_t;
 
@@ -158,7 +177,7 @@ int ep_read(leg_t *l, addr_t *out);
 void ep_write_locked(dp_t *dp, uint32_t slot, const addr_t *a, int has);
 socklen_t addr_len(const addr_t *a);
 void *worker_main(void *arg);
-void transcode_packet(const dp_t *dp, uint32_t xcode, uint8_t xtable, uint8_t *p, uint32_t len);
+void transcode_packet(const dp_t *dp, leg_t *l, uint32_t xcode, uint8_t *p, uint32_t len);
 int quiesce(dp_t *dp);
 
 #endif

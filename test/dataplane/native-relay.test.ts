@@ -7,6 +7,8 @@ import { createSocket } from 'node:dgram';
 import { after, before, test } from 'node:test';
 import { loadError, loadNativeRelay } from '../../src/dataplane/native/addon.js';
 import { NativeDataplane } from '../../src/dataplane/native/native-dataplane.js';
+import { g711Encode } from '../../src/media/g711.js';
+import { payloadConverter } from '../../src/media/narrowband-convert.js';
 import type { RelayLeg } from '../../src/dataplane/relay-leg.js';
 import type { LegPair } from '../../src/dataplane/userspace.js';
 import { Endpoint, rtcpRR, rtp } from '../helpers/endpoint.js';
@@ -282,7 +284,7 @@ test('the worker converts payloads itself: only the named payload type, CSRCs/ex
   const c = await call();
   try {
     const table = Uint8Array.from({ length: 256 }, (_, i) => 255 - i);
-    assert.equal(c.pa.rtp.convert?.({ fromPt: 0, toPt: 8, table, events: [101, 96] }), true);
+    assert.equal(c.pa.rtp.convert?.({ fromPt: 0, toPt: 8, table, g722: undefined, events: [101, 96] }), true);
     assert.equal(c.pa.rtp.converting, true);
     assert.equal(c.pa.rtp.taps.length, 0, 'no tap: no JavaScript per packet');
     const pay = Buffer.from([0, 1, 2, 254, 255]);
@@ -315,6 +317,44 @@ test('the worker converts payloads itself: only the named payload type, CSRCs/ex
     assert.equal(c.pa.rtp.converting, false);
     c.a.send(rtp(0, 6, 0, 0xa, pay), c.pa.rtp.localPort);
     assert.deepEqual((await c.b.next()).msg, rtp(0, 6, 0, 0xa, pay), 'off again');
+  } finally {
+    c.close();
+  }
+});
+
+test('G.722 in the worker: the same bytes as the JavaScript converter, both ways, across packets', {
+  skip,
+}, async () => {
+  const c = await call();
+  try {
+    const tone = Int16Array.from({ length: 1600 }, (_, i) =>
+      Math.round(9000 * Math.sin((2 * Math.PI * 1000 * i) / 8000)),
+    );
+    const pcma = Array.from({ length: 10 }, (_, k) =>
+      Buffer.from(g711Encode('PCMA', tone.subarray(160 * k, 160 * k + 160))),
+    );
+    // A sends PCMA, B gets G.722 encoded by the worker; B sends that G.722 back, A gets PCMA decoded by it.
+    const encode = { encode: true, law: 'PCMA' } as const;
+    const decode = { encode: false, law: 'PCMA' } as const;
+    const none = { table: undefined, events: undefined };
+    assert.equal(c.pa.rtp.convert?.({ fromPt: 8, toPt: 9, g722: encode, ...none }), true);
+    assert.equal(c.pb.rtp.convert?.({ fromPt: 9, toPt: 8, g722: decode, ...none }), true);
+    const js = payloadConverter('PCMA', 'G722')!;
+    const jsBack = payloadConverter('G722', 'PCMA')!;
+    for (const [k, pay] of pcma.entries()) {
+      c.a.send(rtp(8, k, 160 * k, 0xa, pay), c.pa.rtp.localPort);
+      const g = (await c.b.next()).msg;
+      assert.equal(g[1], 9);
+      const want = Buffer.from(pay);
+      js.convert(want);
+      assert.deepEqual(g.subarray(12), want, `packet ${k}: G.722 as the JavaScript encoder makes it`);
+      c.b.send(rtp(9, k, 160 * k, 0xb, Buffer.from(g.subarray(12))), c.pb.rtp.localPort);
+      const back = (await c.a.next()).msg;
+      assert.equal(back[1], 8);
+      const wantBack = Buffer.from(g.subarray(12));
+      jsBack.convert(wantBack);
+      assert.deepEqual(back.subarray(12), wantBack, `packet ${k}: PCMA as the JavaScript decoder makes it`);
+    }
   } finally {
     c.close();
   }

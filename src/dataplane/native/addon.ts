@@ -50,8 +50,9 @@ export interface NativeRelayAddon {
   /** TOS byte of the leg's outgoing packets (IP_TOS, or IPV6_TCLASS on IPv6); 0 or the errno. */
   setTos(h: RelayHandle, slot: number, tos: number): number;
   /**
-   * Converts the leg's forwarded RTP of `fromPt` through `table` (256 bytes) into `toPt`, telephone-event
-   * `evFrom` into `evTo` (-1: none); fromPt -1 stops. False when it cannot (the caller converts in a tap).
+   * Converts the leg's forwarded RTP of `fromPt` into `toPt`: mode 0 through `table` (256 bytes), mode 1
+   * G.722 to the law `law` (0 PCMU, 1 PCMA), mode 2 the law to G.722; telephone-event `evFrom` into `evTo`
+   * (-1: none); fromPt -1 stops. False when it cannot (the caller converts in a tap).
    */
   setTranscode(
     h: RelayHandle,
@@ -61,6 +62,16 @@ export interface NativeRelayAddon {
     table: Buffer | null,
     evFrom: number,
     evTo: number,
+    mode: number,
+    law: number,
+  ): boolean;
+  /** The G.711 tables G.722 conversions use (encode 65536 bytes, decode 256 x int16), once per relay. */
+  setLawTables(
+    h: RelayHandle,
+    ulawEncode: Buffer,
+    alawEncode: Buffer,
+    ulawDecode: Buffer,
+    alawDecode: Buffer,
   ): boolean;
 }
 
@@ -88,6 +99,7 @@ export function loadNativeRelay(): NativeRelayAddon | null {
       typeof addon.create !== 'function' ||
       typeof addon.setTos !== 'function' ||
       typeof addon.setTranscode !== 'function' ||
+      typeof addon.setLawTables !== 'function' ||
       addon.slotBytes !== 96
     ) {
       loadError = `${ADDON_PATH} is not the expected build (rebuild with scripts/build-native.mjs)`;

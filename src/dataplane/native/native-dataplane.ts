@@ -8,6 +8,7 @@
  * some (setImmediate: after its reply has gone out), and an offer takes ready ones.
  */
 import { isIPv6 } from 'node:net';
+import { ALAW_DECODE, ALAW_ENCODE, ULAW_DECODE, ULAW_ENCODE } from '../../media/g711.js';
 import { PortPools } from '../port-pool.js';
 import { type Dataplane, type LegPair, OutOfPortsError } from '../userspace.js';
 import { ITEM_ENDPOINT, ITEM_RTCP, type NativeRelayAddon } from './addon.js';
@@ -60,6 +61,9 @@ export class NativeDataplane implements Dataplane {
       this.item(kind, slot, gen, packet),
     );
     this.ctx = { addon, handle, f64: new Float64Array(shared), i32: new Int32Array(shared) };
+    // The workers' G.722 conversions encode and decode G.711 with the tables the JavaScript side uses.
+    const buf = (a: Uint8Array | Int16Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    addon.setLawTables(handle, buf(ULAW_ENCODE), buf(ALAW_ENCODE), buf(ULAW_DECODE), buf(ALAW_DECODE));
     if (this.ctx.f64.length !== capacity * SLOT_F64) throw new Error('native relay: unexpected slot size');
   }
 

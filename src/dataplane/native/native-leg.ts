@@ -204,17 +204,22 @@ export class NativeRelayLeg implements RelayLeg {
   convert(c: PayloadConversion | undefined): boolean {
     if (this._closed) return false;
     const h = this.ctx.handle;
-    const ok = c
-      ? this.ctx.addon.setTranscode(
-          h,
-          this.slot,
-          c.fromPt,
-          c.toPt,
-          Buffer.from(c.table.buffer, c.table.byteOffset, c.table.byteLength),
-          c.events?.[0] ?? -1,
-          c.events?.[1] ?? -1,
-        )
-      : this.ctx.addon.setTranscode(h, this.slot, -1, -1, null, -1, -1);
+    const t = c?.table;
+    const mode = c?.g722 ? (c.g722.encode ? 2 : 1) : 0;
+    const ok =
+      c && (t || c.g722)
+        ? this.ctx.addon.setTranscode(
+            h,
+            this.slot,
+            c.fromPt,
+            c.toPt,
+            t ? Buffer.from(t.buffer, t.byteOffset, t.byteLength) : null,
+            c.events?.[0] ?? -1,
+            c.events?.[1] ?? -1,
+            mode,
+            c.g722?.law === 'PCMA' ? 1 : 0,
+          )
+        : !c && this.ctx.addon.setTranscode(h, this.slot, -1, -1, null, -1, -1, 0, 0);
     this._converting = c !== undefined && ok;
     return ok;
   }
