@@ -223,7 +223,7 @@ export class MediaService {
       const codec = streamCodec(call, party, d.side.index - 1);
       if (!codec?.g711)
         throw new EngineError(
-          `Playback into codec ${codec?.name ?? 'unknown'} is not supported yet (needs PCMU or PCMA; transcoding is not available)`,
+          `Playback into codec ${codec?.name ?? 'unknown'} is not supported yet (playback encodes PCMU or PCMA)`,
         );
       if (d.insertion instanceof DtmfInjection) throw new EngineError('DTMF playback in progress');
       return { d, codec };
