@@ -1,6 +1,7 @@
 /**
  * Recording of one call: a pcap per stream (each direction of each media section, as seen on the wire), a
- * WAV of the G.711 audio decoded (one channel per direction, or mixed to mono), and a metadata JSON file
+ * WAV of the G.711 or G.722 audio decoded (one channel per direction, or mixed to mono; G.722's lower band,
+ * 8 kHz), and a metadata JSON file
  * (call-id, tags, labels, SDPs, metadata, start and end). Everything is written while the call runs, through
  * {@link RecordingFile} queues, so forwarding never waits for the disk.
  *
@@ -11,6 +12,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ALAW_DECODE, ULAW_DECODE } from '../media/g711.js';
+import { G722Decoder } from '../media/g722.js';
 import { mixInt16 } from '../media/mix.js';
 import { WavWriter } from '../media/wav-writer.js';
 import { pcapGlobalHeader, pcapUdpRecord, type UdpEndpoints } from '../wire/pcap.js';
@@ -49,6 +51,8 @@ const PATCH_EVERY = 4;
 /** A timestamp jump larger than this re-anchors the stream at the current wall-clock position. */
 const MAX_JUMP = RATE * 5;
 const MAX_STREAMS = 32;
+/** G.722's static payload type; its RTP clock (and lower band) is 8 kHz like G.711's. */
+const G722_PT = 9;
 
 class Channel {
   buf = new Int16Array(WINDOW_SAMPLES);
@@ -57,6 +61,8 @@ class Channel {
   ssrc = -1;
   anchorTs = 0;
   anchorPos = 0;
+  /** G.722's decoder state for the current source (its lower band is the 8 kHz signal). */
+  g722: G722Decoder | undefined;
 }
 
 function safeName(s: string): string {
@@ -165,7 +171,7 @@ export class CallRecording {
   private audio(ch: number, msg: Buffer): void {
     const pt = readPayloadType(msg);
     const table = pt === 0 ? ULAW_DECODE : pt === 8 ? ALAW_DECODE : undefined;
-    if (!table) return;
+    if (!table && pt !== G722_PT) return;
     const off = rtpPayloadOffset(msg);
     const end = off < 0 ? -1 : rtpPayloadEnd(msg, off);
     if (end <= off) return;
@@ -178,18 +184,26 @@ export class CallRecording {
     const ssrc = readSsrc(msg);
     let pos = c.anchorPos + tsDiff(ts, c.anchorTs);
     if (ssrc !== c.ssrc || Math.abs(pos - Math.max(c.end, this.flushed)) > MAX_JUMP) {
+      if (ssrc !== c.ssrc) c.g722 = undefined;
       c.ssrc = ssrc;
       c.anchorTs = ts;
       c.anchorPos = Math.max(this.nowPos(), c.end, this.flushed);
       pos = c.anchorPos;
     }
     const n = end - off;
+    // G.722 is decoded whether or not the samples fit the window: its ADPCM state must see every packet.
+    let pcm: Int16Array | undefined;
+    if (!table) {
+      c.g722 ??= new G722Decoder();
+      pcm = c.g722.decode(msg.subarray(off, end));
+    }
     if (pos < this.flushed || pos + n > this.flushed + WINDOW_SAMPLES) {
       this.dropped++;
       return;
     }
     const at = pos - this.flushed;
-    for (let i = 0; i < n; i++) c.buf[at + i] = table[msg[off + i]!]!;
+    if (pcm) c.buf.set(pcm, at);
+    else for (let i = 0; i < n; i++) c.buf[at + i] = table![msg[off + i]!]!;
     if (pos + n > c.end) c.end = pos + n;
   }
 

@@ -3,11 +3,15 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { g711Decode } from '../../src/media/g711.js';
+import { g711Decode, g711Encode } from '../../src/media/g711.js';
+import { G722Encoder } from '../../src/media/g722.js';
 import { decodeWav } from '../../src/media/wav.js';
 import { rtp } from '../helpers/endpoint.js';
 import { type RunningProxy, startProxy } from '../helpers/proxy.js';
-import { collect, mediaCall, tempDir } from './media-helpers.js';
+import { assertTone, referenceTone } from '../helpers/tone.js';
+import { collect, mediaCall, PCMA, tempDir } from './media-helpers.js';
+
+const TONE = referenceTone(4000);
 
 const rec = tempDir('sipmedia-rec-');
 let p: RunningProxy;
@@ -104,6 +108,40 @@ test('record call: pcap per stream readable by tshark, WAV decodes to what was s
         new RegExp(`g711U\\s+${n}\\s+0 \\(0\\.0%\\)`),
         `all ${n} packets, none lost: ${line}`,
       );
+    }
+  } finally {
+    c.close();
+  }
+});
+
+test('record call on a G.722 <-> PCMA transcoded call: both directions decode to the tone in the WAV', async () => {
+  const g722 = { formats: '9 101', rtpmaps: ['9 G722/8000', '101 telephone-event/8000'] };
+  const c = await mediaCall(
+    p,
+    g722,
+    { 'record call': 'yes', codec: { transcode: ['PCMA'] } },
+    undefined,
+    PCMA,
+  );
+  try {
+    const q0 = await p.ng.request({ command: 'query', 'call-id': c.callId });
+    const dir = (q0.recording as { directory: string }).directory;
+    // A sends G.722 (B gets PCMA); B sends PCMA (A gets G.722). Recorded as the receivers got them.
+    const enc = new G722Encoder();
+    for (let k = 0; k < 25; k++) {
+      const seg = TONE.subarray(160 * k, 160 * k + 160);
+      c.a.send(rtp(9, 100 + k, 160 * k, 0xa, Buffer.from(enc.encode(seg))), c.toProxyFromA);
+      await c.b.next();
+      c.b.send(rtp(8, 300 + k, 160 * k, 0xb, Buffer.from(g711Encode('PCMA', seg))), c.toProxyFromB);
+      await c.a.next();
+    }
+    assert.equal((await p.ng.request({ command: 'stop recording', 'call-id': c.callId })).result, 'ok');
+    const wav = decodeWav(readFileSync(join(dir, 'audio.wav')));
+    for (const ch of [0, 1]) {
+      const pcm = Int16Array.from(wav.channels[ch]!, (v) => Math.round(v * 32768));
+      const start = pcm.findIndex((v) => v !== 0);
+      assert.ok(start >= 0, `channel ${ch} has audio`);
+      assertTone(pcm.subarray(start, start + 4000), TONE, `channel ${ch}`);
     }
   } finally {
     c.close();
