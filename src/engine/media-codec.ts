@@ -3,7 +3,7 @@
  * payload type carries RFC 4733 events, and the packet interval. The answer decides (its first payload
  * type is the one both sides use); before an answer, the offer's first payload type stands in.
  */
-import type { G711Codec } from '../media/g711.js';
+import type { NarrowbandCodec } from '../media/narrowband-convert.js';
 import { Sdp, type SdpMedia } from '../wire/sdp.js';
 import type { Call, Monologue } from './call.js';
 import { STATIC_PAYLOADS } from './static-payloads.js';
@@ -13,8 +13,8 @@ export interface StreamCodec {
   name: string;
   payloadType: number;
   clockRate: number;
-  /** Set when the codec is one we can encode (G.711 at 8 kHz). */
-  g711: G711Codec | undefined;
+  /** Set when the codec is one playback can encode (G.711, or G.722 through its lower band). */
+  encodable: NarrowbandCodec | undefined;
   /** telephone-event payload type at the codec's clock rate, if negotiated. */
   dtmfPayloadType: number | undefined;
   ptimeMs: number;
@@ -62,13 +62,14 @@ function codecOf(m: SdpMedia): StreamCodec | undefined {
       break;
     }
   }
-  const g711 = clockRate === 8000 && (name === 'PCMU' || name === 'PCMA') ? name : undefined;
+  const encodable =
+    clockRate === 8000 && (name === 'PCMU' || name === 'PCMA' || name === 'G722') ? name : undefined;
   const ptime = m.ptime;
   return {
     name,
     payloadType: first,
     clockRate,
-    g711,
+    encodable,
     dtmfPayloadType: dtmf,
     ptimeMs: ptime !== undefined && ptime >= 10 && ptime <= 200 ? Math.round(ptime) : 20,
   };

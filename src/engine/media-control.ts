@@ -6,7 +6,7 @@
  */
 import type { RelayLeg } from '../dataplane/relay-leg.js';
 import { type DetectedDigit, DtmfError, generateDtmf } from '../media/dtmf.js';
-import { G711Packetizer } from '../media/packetizer.js';
+import { FramePacketizer } from '../media/packetizer.js';
 import type { PromptCache } from '../media/prompt-cache.js';
 import { createFilePromptCache, resolveInMediaRoot } from '../media/prompt-file.js';
 import { loadPrompt, PromptError } from '../media/prompt.js';
@@ -221,9 +221,9 @@ export class MediaService {
     const plans = parties.map((party) => {
       const d = this.streamOf(call, party);
       const codec = streamCodec(call, party, d.side.index - 1);
-      if (!codec?.g711)
+      if (!codec?.encodable)
         throw new EngineError(
-          `Playback into codec ${codec?.name ?? 'unknown'} is not supported yet (playback encodes PCMU or PCMA)`,
+          `Playback into codec ${codec?.name ?? 'unknown'} is not supported yet (playback encodes PCMU, PCMA or G722)`,
         );
       if (d.insertion instanceof DtmfInjection) throw new EngineError('DTMF playback in progress');
       return { d, codec };
@@ -236,7 +236,7 @@ export class MediaService {
     let duration = 0;
     for (const { d, codec } of plans) {
       d.insertion?.finish();
-      const pk = new G711Packetizer(samples, { codec: codec.g711!, ptimeMs: codec.ptimeMs });
+      const pk = new FramePacketizer(samples, { codec: codec.encodable!, ptimeMs: codec.ptimeMs });
       duration = pk.durationMs;
       const p = new Playback(
         d,

@@ -6,7 +6,7 @@
  * stream across the start and end of the insertion.
  */
 import type { DtmfPacket } from '../media/dtmf.js';
-import type { G711Packetizer } from '../media/packetizer.js';
+import type { FramePacketizer } from '../media/packetizer.js';
 import type { RtpSenderState } from '../media/rtp-sender-state.js';
 import { RTP_HEADER_SIZE, writeRtpHeader } from '../wire/rtp.js';
 
@@ -86,7 +86,7 @@ export class Playback extends PacedInsertion {
 
   constructor(
     target: InsertTarget,
-    readonly packetizer: G711Packetizer,
+    readonly packetizer: FramePacketizer,
     readonly options: PlaybackOptions,
     onEnd: () => void,
   ) {

@@ -136,8 +136,3 @@ export function g711Decode(codec: G711Codec, bytes: Uint8Array, out?: Int16Array
   for (let i = 0; i < bytes.length; i++) dst[i] = table[bytes[i]!]!;
   return dst;
 }
-
-/** Encoded silence byte of a codec. */
-export function g711Silence(codec: G711Codec): number {
-  return codec === 'PCMU' ? ULAW_SILENCE : ALAW_SILENCE;
-}

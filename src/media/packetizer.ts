@@ -1,20 +1,24 @@
 /**
- * Cuts 8 kHz mono 16-bit audio into G.711 frames of `ptime` ms (payload bytes only; the RTP header comes
- * from rtp-sender-state.ts). Frames are encoded on demand so a long prompt costs nothing until played;
- * the last frame is padded with encoded silence to a full frame, as receivers expect constant-size frames.
+ * Cuts 8 kHz mono 16-bit audio into G.711 or G.722 frames of `ptime` ms (payload bytes only; the RTP header
+ * comes from rtp-sender-state.ts). Frames are encoded on demand so a long prompt costs nothing until played;
+ * the last frame is padded with silence to a full frame, as receivers expect constant-size frames. G.722
+ * (its lower band: one byte per 8 kHz sample, see g722.ts) keeps ADPCM state, so its frames are meant to be
+ * asked for in order, as playback does.
  */
-import { type G711Codec, g711Encode, g711Silence } from './g711.js';
+import { g711Encode } from './g711.js';
+import { G722Encoder } from './g722.js';
+import type { NarrowbandCodec } from './narrowband-convert.js';
 
 export interface PacketizerOptions {
-  codec: G711Codec;
+  codec: NarrowbandCodec;
   /** Packet interval in ms (default 20). */
   ptimeMs?: number;
   /** Clock rate of the samples (default 8000, the G.711 rate). */
   sampleRate?: number;
 }
 
-export class G711Packetizer {
-  readonly codec: G711Codec;
+export class FramePacketizer {
+  readonly codec: NarrowbandCodec;
   readonly ptimeMs: number;
   readonly sampleRate: number;
   /** Samples (= timestamp units) per frame. */
@@ -34,7 +38,11 @@ export class G711Packetizer {
       throw new RangeError(`bad ptime ${this.ptimeMs}`);
     }
     this.frameCount = Math.ceil(samples.length / this.samplesPerFrame);
+    if (this.codec === 'G722') this.g722 = new G722Encoder();
   }
+
+  private readonly g722: G722Encoder | undefined;
+  private frame: Int16Array | undefined;
 
   /** Duration of the audio in ms (not rounded up to whole frames). */
   get durationMs(): number {
@@ -65,9 +73,17 @@ export class G711Packetizer {
     if (dst.length - offset < n) throw new RangeError('output buffer too small');
     const start = index * n;
     const end = Math.min(start + n, this.samples.length);
-    g711Encode(this.codec, this.samples.subarray(start, end), dst, offset);
-    if (end - start < n) dst.fill(g711Silence(this.codec), offset + end - start, offset + n);
-    return dst.subarray(offset, offset + n);
+    let pcm = this.samples.subarray(start, end);
+    if (end - start < n) {
+      // The last frame: padded with silence before encoding (so G.722's state sees it too).
+      this.frame ??= new Int16Array(n);
+      this.frame.fill(0).set(pcm);
+      pcm = this.frame;
+    }
+    const frame = dst.subarray(offset, offset + n);
+    if (this.g722) this.g722.encode(pcm, frame);
+    else g711Encode(this.codec as 'PCMU' | 'PCMA', pcm, frame);
+    return frame;
   }
 
   /** All frames (tests and short prompts). */

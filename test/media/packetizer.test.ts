@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ALAW_ENCODE, ULAW_ENCODE } from '../../src/media/g711.js';
-import { G711Packetizer } from '../../src/media/packetizer.js';
+import { FramePacketizer } from '../../src/media/packetizer.js';
 
 test('20 ms PCMU frames, last one padded with encoded silence', () => {
   const s = Int16Array.from({ length: 400 }, (_, i) => i * 10);
-  const p = new G711Packetizer(s, { codec: 'PCMU' });
+  const p = new FramePacketizer(s, { codec: 'PCMU' });
   assert.equal(p.samplesPerFrame, 160);
   assert.equal(p.frameCount, 3);
   assert.equal(p.durationMs, 50);
@@ -21,7 +21,7 @@ test('20 ms PCMU frames, last one padded with encoded silence', () => {
 
 test('PCMA, ptime 30, writes after an RTP header in a reused buffer', () => {
   const s = new Int16Array(480).fill(1000);
-  const p = new G711Packetizer(s, { codec: 'PCMA', ptimeMs: 30 });
+  const p = new FramePacketizer(s, { codec: 'PCMA', ptimeMs: 30 });
   assert.equal(p.samplesPerFrame, 240);
   assert.equal(p.frameCount, 2);
   const buf = Buffer.alloc(12 + 240, 0xee);
@@ -34,12 +34,12 @@ test('PCMA, ptime 30, writes after an RTP header in a reused buffer', () => {
 });
 
 test('positions for start-pos and last-frame-pos', () => {
-  const p = new G711Packetizer(new Int16Array(16000), { codec: 'PCMU' });
+  const p = new FramePacketizer(new Int16Array(16000), { codec: 'PCMU' });
   assert.equal(p.frameCount, 100);
   assert.equal(p.frameAtMs(0), 0);
   assert.equal(p.frameAtMs(1010), 50);
   assert.equal(p.frameAtMs(99_999), 100);
   assert.equal(p.frameStartMs(50), 1000);
-  assert.equal(new G711Packetizer(new Int16Array(0), { codec: 'PCMU' }).frameCount, 0);
-  assert.throws(() => new G711Packetizer(new Int16Array(1), { codec: 'PCMU', ptimeMs: 0 }), RangeError);
+  assert.equal(new FramePacketizer(new Int16Array(0), { codec: 'PCMU' }).frameCount, 0);
+  assert.throws(() => new FramePacketizer(new Int16Array(1), { codec: 'PCMU', ptimeMs: 0 }), RangeError);
 });

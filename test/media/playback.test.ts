@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type G711Codec, G711_PAYLOAD_TYPE, g711Decode } from '../../src/media/g711.js';
 import { int16ToFloat } from '../../src/media/mix.js';
-import { G711Packetizer } from '../../src/media/packetizer.js';
+import { FramePacketizer } from '../../src/media/packetizer.js';
 import { loadPrompt, promptDurationMs } from '../../src/media/prompt.js';
 import { RtpSenderState } from '../../src/media/rtp-sender-state.js';
 import { MemoryWavSink, WavWriter } from '../../src/media/wav-writer.js';
@@ -32,7 +32,7 @@ async function playAndCheck(file: Buffer, codec: G711Codec, expectFrames = 100) 
   const samples = await loadPrompt(file);
   const ms = promptDurationMs(samples);
   assert.ok(Math.abs(ms - 2000) <= 60, `duration ${ms}`);
-  const pk = new G711Packetizer(samples, { codec });
+  const pk = new FramePacketizer(samples, { codec });
   assert.ok(Math.abs(pk.frameCount - expectFrames) <= 3, `frames ${pk.frameCount}`);
   const st = new RtpSenderState({
     clockRate: 8000,

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { g711Decode } from '../../src/media/g711.js';
+import { G722Decoder } from '../../src/media/g722.js';
 import { toneDominance } from '../../src/media/goertzel.js';
 import { rtp } from '../helpers/endpoint.js';
 import { type RunningProxy, startProxy } from '../helpers/proxy.js';
@@ -31,6 +32,11 @@ after(async () => {
   await p.stop();
   media.remove();
 });
+
+/** `play media` of the 2 s tone.wav to the peer of `tag`. */
+function playTone(callId: string, tag = 'tagA') {
+  return p.ng.request({ command: 'play media', 'call-id': callId, 'from-tag': tag, file: 'tone.wav' });
+}
 
 function checkTone(pkts: Buffer[], pt: number, codec: 'PCMU' | 'PCMA'): void {
   for (const [i, k] of pkts.entries()) {
@@ -78,14 +84,29 @@ test('play media: the same into a PCMA call', async () => {
 test('play media into a PCMU <-> PCMA transcoded call: each party hears the tone in its own codec', async () => {
   const c = await mediaCall(p, PCMU, { codec: { transcode: ['PCMA'] } }, undefined, PCMA);
   try {
-    const play = (tag: string) =>
-      p.ng.request({ command: 'play media', 'call-id': c.callId, 'from-tag': tag, file: 'tone.wav' });
-    assert.equal((await play('tagA')).result, 'ok');
-    assert.equal((await play('tagB')).result, 'ok');
+    assert.equal((await playTone(c.callId, 'tagA')).result, 'ok');
+    assert.equal((await playTone(c.callId, 'tagB')).result, 'ok');
     const [atB, atA] = await Promise.all([collectUntilQuiet(c.b, 300), collectUntilQuiet(c.a, 300)]);
     assert.ok(atB.length >= 99 && atA.length >= 99, `${atB.length} and ${atA.length} packets`);
     checkTone(atB, 8, 'PCMA');
     checkTone(atA, 0, 'PCMU');
+  } finally {
+    c.close();
+  }
+});
+
+test('play media into a G.722 call: G.722 frames (lower band) that decode to the tone', async () => {
+  const g722 = { formats: '9 101', rtpmaps: ['9 G722/8000', '101 telephone-event/8000'] };
+  const c = await mediaCall(p, g722);
+  try {
+    const r = await playTone(c.callId);
+    assert.equal(r.result, 'ok', JSON.stringify(r));
+    const pkts = await collectUntilQuiet(c.b, 300);
+    assert.ok(pkts.length >= 99, `${pkts.length} packets`);
+    for (const k of pkts) assert.equal(k[1]! & 0x7f, 9);
+    const pcm = new G722Decoder().decode(Buffer.concat(pkts.map((k) => k.subarray(12))));
+    const dom = toneDominance(pcm.subarray(800, -800), 1000, [400, 700, 1300, 1600, 2000, 3000], 8000);
+    assert.ok(dom > 100, `1 kHz dominates (ratio ${dom})`);
   } finally {
     c.close();
   }
@@ -172,12 +193,7 @@ test('playback into a relayed stream keeps seq and timestamps monotonic across s
 test('stop media replies last-frame-pos and ends the stream; query shows the playback', async () => {
   const c = await mediaCall(p);
   try {
-    const r = await p.ng.request({
-      command: 'play media',
-      'call-id': c.callId,
-      'from-tag': 'tagA',
-      file: 'tone.wav',
-    });
+    const r = await playTone(c.callId);
     assert.equal(r.result, 'ok');
     await collect(c.b, 10);
     const q = await p.ng.request({ command: 'query', 'call-id': c.callId });
@@ -198,7 +214,7 @@ test('stop media replies last-frame-pos and ends the stream; query shows the pla
 
 test('files outside --media-dir, missing files and unsupported codecs are refused', async () => {
   const c = await mediaCall(p);
-  const g722 = await mediaCall(p, { formats: '9', rtpmaps: ['9 G722/8000'] });
+  const g729 = await mediaCall(p, { formats: '18', rtpmaps: ['18 G729/8000'] });
   try {
     for (const file of ['../../etc/passwd', '/etc/passwd']) {
       const r = await p.ng.request({ command: 'play media', 'call-id': c.callId, 'from-tag': 'tagA', file });
@@ -216,16 +232,16 @@ test('files outside --media-dir, missing files and unsupported codecs are refuse
     assert.equal(noSel.result, 'error');
     const r = await p.ng.request({
       command: 'play media',
-      'call-id': g722.callId,
+      'call-id': g729.callId,
       'from-tag': 'tagA',
       file: 'tone.wav',
     });
     assert.equal(r.result, 'error');
-    assert.match(String(r['error-reason']), /G722.*not supported/);
+    assert.match(String(r['error-reason']), /G729.*not supported/);
     assert.equal(c.b.pending(), 0);
   } finally {
     c.close();
-    g722.close();
+    g729.close();
   }
 });
 

@@ -1,10 +1,10 @@
 /**
- * Plays 8 kHz mono samples into one RTP stream: G.711 frames from {@link G711Packetizer}, headers from the
+ * Plays 8 kHz mono samples into one RTP stream: G.711 frames from {@link FramePacketizer}, headers from the
  * call's {@link RtpSenderState} (so sequence numbers and timestamps continue across prompts), paced by the
  * shared {@link MediaClock}. Frame i is due at start + i * ptime: sending follows absolute times, so timer
  * jitter never accumulates into drift, and a late tick sends every frame that became due.
  */
-import { G711Packetizer } from '../../media/packetizer.js';
+import { FramePacketizer } from '../../media/packetizer.js';
 import type { RtpSenderState } from '../../media/rtp-sender-state.js';
 import { RTP_HEADER_SIZE, writeRtpHeader } from '../../wire/rtp.js';
 import type { MediaClock } from './media-clock.js';
@@ -17,7 +17,7 @@ export type PlaybackEnd = 'finished' | 'stopped';
 const MAX_BURST = 5;
 
 export class Playback {
-  private readonly packetizer: G711Packetizer;
+  private readonly packetizer: FramePacketizer;
   private next = 0;
   private startMs = 0;
   private removeTask: (() => void) | undefined;
@@ -33,7 +33,7 @@ export class Playback {
     private readonly clock: MediaClock,
     private readonly onEnd: (reason: PlaybackEnd, playedMs: number) => void,
   ) {
-    this.packetizer = new G711Packetizer(samples, { codec: format.codec, ptimeMs: format.ptime });
+    this.packetizer = new FramePacketizer(samples, { codec: format.codec, ptimeMs: format.ptime });
   }
 
   get durationMs(): number {
