@@ -74,9 +74,9 @@ export function planOffer(
   const offered = m.formats.map(Number).filter((pt) => Number.isInteger(pt));
   const want: NarrowbandCodec[] = [];
   for (const t of targets) {
-    const law = CODECS.find((c) => matches(t, c, 8000));
-    if (!law) warnings.push(`codec '${t}' cannot be transcoded (PCMU, PCMA and G722 can): not offered`);
-    else if (!want.includes(law)) want.push(law);
+    const codec = CODECS.find((c) => matches(t, c, 8000));
+    if (!codec) warnings.push(`codec '${t}' cannot be transcoded (PCMU, PCMA and G722 can): not offered`);
+    else if (!want.includes(codec)) want.push(codec);
   }
   const sent = offered.filter((pt) => !filtered.removed.includes(pt));
   const present = new Set(sent.map((pt) => codecIn(m, pt)));
@@ -107,7 +107,7 @@ export function planOffer(
   };
 }
 
-/** The formats of `m` with `add` placed after the last codec that is not CN or telephone-event. */
+/** The formats of `m` with `add` placed before its first CN or telephone-event (else at the end). */
 export function withAddedFormats(m: SdpMedia, add: number[]): string[] {
   const formats = m.formats;
   let at = formats.findIndex((f) => isSupplementary(m, Number(f)));
