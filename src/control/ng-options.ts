@@ -255,8 +255,8 @@ const CODEC_ACTIONS = new Set(['strip', 'mask', 'except', 'transcode']);
 const CODEC_NOT_YET = new Set(['offer', 'set', 'accept', 'consume', 'ignore']);
 
 /**
- * The `codec` dictionary: strip, mask and except work on the SDP, transcode between G.711 laws (the engine
- * warns about other codecs); the rest needs general transcoding (a warning).
+ * The `codec` dictionary: strip, mask and except work on the SDP, transcode between PCMU, PCMA and G.722 (the
+ * engine warns about other codecs); the rest needs general transcoding (a warning).
  */
 function parseCodec(m: Map<string, BValue>, warnings: string[]): CodecFilter {
   const out: CodecFilter = {};

@@ -9,7 +9,7 @@ export interface CodecFilter {
   strip?: string[];
   mask?: string[];
   except?: string[];
-  /** Codecs to offer in addition, transcoded to and from the offerer's (G.711 laws only: engine/transcode.ts). */
+  /** Codecs to offer in addition, transcoded to and from the offerer's (PCMU, PCMA, G.722: engine/transcode.ts). */
   transcode?: string[];
 }
 
