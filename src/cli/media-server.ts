@@ -7,7 +7,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { type MediaServerOptions, parseHostPort, startMediaServer } from '../apps/media-server/server.js';
-import type { G711Codec } from '../media/g711.js';
+import type { NarrowbandCodec } from '../media/narrowband-convert.js';
 import { type LogLevel, Logger } from '../util/log.js';
 
 export const MEDIA_SERVER_USAGE = `Usage: sipmedia media-server --listen=IP:PORT --rtp-ip=IP [options]
@@ -19,7 +19,7 @@ export const MEDIA_SERVER_USAGE = `Usage: sipmedia media-server --listen=IP:PORT
   --play=FILE             answer every call, play FILE (WAV or MP3, any rate), hang up
   --media-dir=DIR         prompts resolve in DIR and may not leave it
   --max-calls=N           concurrent calls; more get 503 (default 1000)
-  --codecs=LIST           accepted codecs in preference order (default PCMU,PCMA)
+  --codecs=LIST           accepted codecs in preference order (default PCMU,PCMA,G722)
   --ptime=MS              packet time when the offer has none (default 20)
   --public-host=HOST      host for Via and Contact (default the listen address)
   --tcp                   also listen on TCP
@@ -83,9 +83,10 @@ export function parseMediaServerArgs(
   const rtpPortMax = intIn('rtp-port-max', v.get('rtp-port-max') ?? '40000', 1025, 65535);
   if (rtpPortMax - rtpPortMin < 1)
     throw new MediaServerUsageError('--rtp-port-max must leave room for at least one even/odd port pair');
-  const codecs = (v.get('codecs') ?? 'PCMU,PCMA').split(',').map((c) => c.trim().toUpperCase());
+  const codecs = (v.get('codecs') ?? 'PCMU,PCMA,G722').split(',').map((c) => c.trim().toUpperCase());
   for (const c of codecs)
-    if (c !== 'PCMU' && c !== 'PCMA') throw new MediaServerUsageError(`--codecs: unsupported codec '${c}'`);
+    if (c !== 'PCMU' && c !== 'PCMA' && c !== 'G722')
+      throw new MediaServerUsageError(`--codecs: unsupported codec '${c}'`);
   const mediaDir = v.get('media-dir');
   if (mediaDir !== undefined) {
     let isDir = false;
@@ -113,7 +114,7 @@ export function parseMediaServerArgs(
       rtpIp,
       rtpPortMin,
       rtpPortMax,
-      codecs: codecs as G711Codec[],
+      codecs: codecs as NarrowbandCodec[],
       ptime: intIn('ptime', v.get('ptime') ?? '20', 10, 200),
       maxCalls: intIn('max-calls', v.get('max-calls') ?? '1000', 1, 100_000),
       ...(mediaDir !== undefined ? { mediaDir } : {}),

@@ -1,12 +1,16 @@
 /**
  * rms_bridge: a B2BUA second leg. The caller's call gets an outgoing INVITE (our own SDP on a second RTP
  * endpoint) towards a target; when the callee answers, RTP is relayed between the two endpoints with the
- * payload types mapped (and PCMU<->PCMA transcoded by table when the legs chose different codecs), and a
+ * payload types mapped (and transcoded between PCMU, PCMA and G.722 when the legs chose different codecs), and a
  * hang-up on either side hangs up the other.
  */
 import { randomInt } from 'node:crypto';
 import type { RtpEndpoint } from '../../dataplane/rtp-endpoint.js';
-import { ALAW_TO_ULAW, type G711Codec, ULAW_TO_ALAW } from '../../media/g711.js';
+import {
+  type NarrowbandCodec,
+  type PayloadConverter,
+  payloadConverter,
+} from '../../media/narrowband-convert.js';
 import type { Dialog } from '../../sip/dialog.js';
 import type { ServerTransaction } from '../../sip/transaction-server.js';
 import { nameAddrHeader } from '../../wire/sip/headers.js';
@@ -42,22 +46,33 @@ export interface BridgeResult {
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
-function otherCodec(c: G711Codec): G711Codec {
-  return c === 'PCMU' ? 'PCMA' : 'PCMU';
+/** The second leg's offer: the caller's codec first, then the others we take. */
+function secondLegCodecs(first: NarrowbandCodec, policy: readonly NarrowbandCodec[]): NarrowbandCodec[] {
+  const rest = (['PCMU', 'PCMA', 'G722'] as const).filter(
+    (c) => c !== first && (policy.includes(c) || c !== 'G722'),
+  );
+  return [first, ...rest];
 }
 
-/** Rewrites a packet of leg `from` for leg `to` in place; false to drop it. */
-function translate(pkt: Buffer, from: NegotiatedAudio, to: NegotiatedAudio): boolean {
+/**
+ * Rewrites a packet of leg `from` for leg `to` in place (`convert`: this direction's payload converter when
+ * the legs' codecs differ); false to drop it.
+ */
+function translate(
+  pkt: Buffer,
+  from: NegotiatedAudio,
+  to: NegotiatedAudio,
+  convert: PayloadConverter | undefined,
+): boolean {
   const pt = readPayloadType(pkt);
   if (pt === from.payloadType) {
-    writePayloadType(pkt, to.payloadType);
-    if (from.codec !== to.codec) {
+    if (convert) {
       const off = rtpPayloadOffset(pkt);
       const end = off < 0 ? -1 : rtpPayloadEnd(pkt, off);
       if (end < 0) return false;
-      const table = from.codec === 'PCMA' ? ALAW_TO_ULAW : ULAW_TO_ALAW;
-      for (let i = off; i < end; i++) pkt[i] = table[pkt[i]!]!;
+      convert.convert(pkt.subarray(off, end));
     }
+    writePayloadType(pkt, to.payloadType);
     return true;
   }
   if (pt === from.telephoneEvent && to.telephoneEvent !== undefined) {
@@ -81,7 +96,7 @@ export async function startBridge(
   if (call.bridgeTeardown) throw new Error('call is already bridged');
   call.stopPlayback();
   const first = call.audio?.codec ?? host.policy.codecs[0] ?? 'PCMU';
-  const codecs: G711Codec[] = [first, otherCodec(first)];
+  const codecs = secondLegCodecs(first, host.policy.codecs);
   const ptime = call.audio?.ptime ?? host.policy.ptime;
 
   let ep: RtpEndpoint;
@@ -164,13 +179,16 @@ export async function startBridge(
   const caller = call.audio;
   if (call.state !== 'answered' || !caller) return result(487, 'call ended');
 
+  // One converter per direction (G.722 keeps state per stream); none when both legs use one codec.
+  const toCallee = payloadConverter(caller.codec, callee.codec);
+  const toCaller = payloadConverter(callee.codec, caller.codec);
   call.relay = (pkt) => {
-    if (translate(pkt, caller, callee) && ep.send(pkt)) stats.toCallee++;
+    if (translate(pkt, caller, callee, toCallee) && ep.send(pkt)) stats.toCallee++;
     else stats.dropped++;
   };
   ep.onPacket = (pkt) => {
     if (call.state !== 'answered' || !isRtp(pkt)) return;
-    if (translate(pkt, callee, caller) && call.endpoint.send(pkt)) stats.toCaller++;
+    if (translate(pkt, callee, caller, toCaller) && call.endpoint.send(pkt)) stats.toCaller++;
     else stats.dropped++;
   };
   return result(response.status, response.reason);

@@ -1,17 +1,18 @@
 /**
- * SDP offer/answer (RFC 3264) for the media server: one audio stream of PCMU or PCMA, plus RFC 4733
+ * SDP offer/answer (RFC 3264) for the media server: one audio stream of PCMU, PCMA or G.722 (sent and
+ * received as its lower band, narrowband like G.711: media/g722.ts), plus RFC 4733
  * telephone-event when the peer offers it, at a packet time taken from the offer's a=ptime.
  * Other m= sections are refused with port 0, keeping their position as RFC 3264 section 6 requires.
  */
 import { isIP } from 'node:net';
 import type { RtpAddress } from '../../dataplane/rtp-endpoint.js';
-import type { G711Codec } from '../../media/g711.js';
+import type { NarrowbandCodec } from '../../media/narrowband-convert.js';
 import { Sdp, type SdpDirection, SdpError, type SdpMedia } from '../../wire/sdp.js';
 
 /** What was agreed for the audio stream. */
 export interface AudioFormat {
-  codec: G711Codec;
-  /** Payload type of the codec (0 or 8, or what a peer's rtpmap said). */
+  codec: NarrowbandCodec;
+  /** Payload type of the codec (0, 8 or 9, or what a peer's rtpmap said). */
   payloadType: number;
   /** Payload type of telephone-event/8000, when both sides have it. */
   telephoneEvent: number | undefined;
@@ -28,13 +29,13 @@ export interface NegotiatedAudio extends AudioFormat {
 }
 
 export interface NegotiationPolicy {
-  /** Codecs we accept, in our preference order when the offer does not decide (default PCMU, PCMA). */
-  codecs: readonly G711Codec[];
+  /** Codecs we accept, in our preference order when the offer does not decide (default PCMU, PCMA, G722). */
+  codecs: readonly NarrowbandCodec[];
   /** Packet interval when the offer has no a=ptime (default 20). */
   ptime: number;
 }
 
-export const DEFAULT_POLICY: NegotiationPolicy = { codecs: ['PCMU', 'PCMA'], ptime: 20 };
+export const DEFAULT_POLICY: NegotiationPolicy = { codecs: ['PCMU', 'PCMA', 'G722'], ptime: 20 };
 
 /** An offer we cannot take: the INVITE gets `status` (488 Not Acceptable Here, or 400). */
 export class NegotiationError extends Error {
@@ -47,21 +48,25 @@ export class NegotiationError extends Error {
   }
 }
 
-const STATIC_PT: Readonly<Record<G711Codec, number>> = { PCMU: 0, PCMA: 8 };
-/** ptime values a G.711 frame can have here (whole ms, at least one sample, at most 200 ms). */
+const STATIC_PT: Readonly<Record<NarrowbandCodec, number>> = { PCMU: 0, PCMA: 8, G722: 9 };
+/** ptime values a frame can have here (whole ms, at least one sample, at most 200 ms). */
 const MIN_PTIME = 10;
 const MAX_PTIME = 200;
 const TE_DEFAULT_PT = 101;
 
-function codecOf(m: SdpMedia, pt: number): G711Codec | 'telephone-event' | undefined {
+function codecOf(m: SdpMedia, pt: number): NarrowbandCodec | 'telephone-event' | undefined {
   const map = m.rtpmaps().get(pt);
   if (!map) {
     if (pt === 0) return 'PCMU';
     if (pt === 8) return 'PCMA';
+    if (pt === 9) return 'G722';
     return undefined;
   }
-  if (map.clockRate !== 8000 || (map.channels !== undefined && map.channels !== 1)) return undefined;
   const enc = map.encoding.toUpperCase();
+  if (map.channels !== undefined && map.channels !== 1) return undefined;
+  // G.722's RTP clock is 8000 (RFC 3551); some endpoints write 16000, its sampling rate.
+  if (enc === 'G722') return map.clockRate === 8000 || map.clockRate === 16000 ? 'G722' : undefined;
+  if (map.clockRate !== 8000) return undefined;
   if (enc === 'PCMU' || enc === 'PCMA') return enc;
   if (enc === 'TELEPHONE-EVENT') return 'telephone-event';
   return undefined;
@@ -110,7 +115,7 @@ export interface OfferAnswer {
 }
 
 /**
- * Picks the first audio RTP/AVP section with a G.711 codec we accept (the offerer's order decides, RFC
+ * Picks the first audio RTP/AVP section with a codec we accept (the offerer's order decides, RFC
  * 3264 section 6.1) and telephone-event if offered. Throws {@link NegotiationError} when nothing fits.
  */
 export function answerOffer(offer: Sdp, policy: NegotiationPolicy = DEFAULT_POLICY): OfferAnswer {
@@ -118,7 +123,7 @@ export function answerOffer(offer: Sdp, policy: NegotiationPolicy = DEFAULT_POLI
   for (let i = 0; i < offer.media.length; i++) {
     const m = offer.media[i]!;
     if (m.kind !== 'audio' || m.rejected || !isRtpAvp(m)) continue;
-    let chosen: { codec: G711Codec; pt: number } | undefined;
+    let chosen: { codec: NarrowbandCodec; pt: number } | undefined;
     let te: number | undefined;
     for (const f of m.formats) {
       const pt = Number(f);
@@ -141,7 +146,7 @@ export function answerOffer(offer: Sdp, policy: NegotiationPolicy = DEFAULT_POLI
       },
     };
   }
-  throw new NegotiationError('no audio stream with PCMU or PCMA offered', 488);
+  throw new NegotiationError(`no audio stream with a codec we take (${policy.codecs.join(', ')})`, 488);
 }
 
 /** Session-level identity of our SDP: the o= line's id and version (bumped on every change). */
@@ -195,7 +200,7 @@ export function buildAnswer(oa: OfferAnswer, local: RtpAddress, origin: SdpOrigi
 export function buildOffer(
   local: RtpAddress,
   origin: SdpOriginState,
-  codecs: readonly G711Codec[],
+  codecs: readonly NarrowbandCodec[],
   ptime: number,
 ): string {
   const lines = head(local, origin);
@@ -213,12 +218,12 @@ export function buildOffer(
  */
 export function readAnswer(
   answer: Sdp,
-  offered: readonly G711Codec[],
+  offered: readonly NarrowbandCodec[],
   defaultPtime: number,
 ): NegotiatedAudio {
   const m = answer.media.find((x) => x.kind === 'audio');
   if (!m || m.rejected) throw new NegotiationError('answer rejected the audio stream', 488);
-  let chosen: { codec: G711Codec; pt: number } | undefined;
+  let chosen: { codec: NarrowbandCodec; pt: number } | undefined;
   let te: number | undefined;
   for (const f of m.formats) {
     const pt = Number(f);

@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { PortPool } from '../../dataplane/port-pool.js';
 import { RtpEndpoint } from '../../dataplane/rtp-endpoint.js';
-import type { G711Codec } from '../../media/g711.js';
+import type { NarrowbandCodec } from '../../media/narrowband-convert.js';
 import type { PromptCacheStats } from '../../media/prompt-cache.js';
 import { createFilePromptCache, resolveInMediaRoot } from '../../media/prompt-file.js';
 import { TypedEmitter } from '../../sip/emitter.js';
@@ -40,8 +40,8 @@ export interface MediaServerOptions {
   mediaDir?: string;
   /** Calls beyond this many get 503 (default 1000). */
   maxCalls?: number;
-  /** Accepted codecs in preference order (default PCMU, PCMA). */
-  codecs?: G711Codec[];
+  /** Accepted codecs in preference order (default PCMU, PCMA, G722). */
+  codecs?: NarrowbandCodec[];
   /** Packet interval when the offer does not say (default 20 ms). */
   ptime?: number;
   /** Calls the application has not answered in this time get 480 (default 60 s; 0 disables). */
@@ -117,7 +117,7 @@ export class MediaServer extends TypedEmitter<MediaServerEvents> {
     if (!listen) throw new Error(`bad listen address ${String(options.listen)} (expected IP:PORT)`);
     this.pool = new PortPool(options.rtpPortMin ?? 30000, options.rtpPortMax ?? 40000);
     this.prompts = createFilePromptCache(options.promptCacheBytes);
-    this.policy = { codecs: options.codecs ?? ['PCMU', 'PCMA'], ptime: options.ptime ?? 20 };
+    this.policy = { codecs: options.codecs ?? ['PCMU', 'PCMA', 'G722'], ptime: options.ptime ?? 20 };
     this.log = options.logger ?? silentLogger;
     const server = this;
     this.host = {

@@ -70,6 +70,20 @@ test('other m= sections are refused with port 0, in place', () => {
   assert.equal(ans.media[1]!.port, 30000);
 });
 
+test('G.722 by static payload type or rtpmap (8000, or the 16000 some endpoints write); a policy may leave it out', () => {
+  assert.equal(answerOffer(offer('m=audio 4000 RTP/AVP 9 0')).audio.codec, 'G722');
+  const dyn = answerOffer(offer('m=audio 4000 RTP/AVP 97', ['a=rtpmap:97 G722/16000']));
+  assert.deepEqual([dyn.audio.codec, dyn.audio.payloadType], ['G722', 97]);
+  assert.equal(
+    answerOffer(offer('m=audio 4000 RTP/AVP 9 0'), { codecs: ['PCMU', 'PCMA'], ptime: 20 }).audio.codec,
+    'PCMU',
+  );
+  assert.throws(
+    () => answerOffer(offer('m=audio 4000 RTP/AVP 9'), { codecs: ['PCMU', 'PCMA'], ptime: 20 }),
+    (e) => e instanceof NegotiationError && e.status === 488,
+  );
+});
+
 test('no G.711: 488; SAVP only: 488; garbage: 400', () => {
   assert.throws(
     () => answerOffer(offer('m=audio 4000 RTP/AVP 18')),

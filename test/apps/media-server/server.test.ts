@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type MediaCall, type MediaServer, startMediaServer } from '../../../src/apps/media-server/index.js';
+import { G722Decoder } from '../../../src/media/g722.js';
 import { toneDominance } from '../../../src/media/goertzel.js';
 import { serializeRtp } from '../../../src/wire/rtp.js';
 import { serializeRtpEvent } from '../../../src/wire/rtp-event.js';
@@ -88,15 +89,18 @@ async function settled(): Promise<void> {
   assert.fail(`resources still held: ${JSON.stringify(server.stats())}`);
 }
 
+/** The handler of the prompt tests: answer, play the 600 ms tone, hang up. */
+async function answerPlayHangUp(call: MediaCall): Promise<void> {
+  await call.answer();
+  await call.play('tone-16k-stereo.wav');
+  await call.hangup();
+}
+
 describe('media server over raw SIP', { concurrency: false }, () => {
   test('answers with PCMU, plays a 16 kHz stereo file as an 8 kHz mono tone, then sends BYE', async () => {
     const sink = await RtpSink.open(sinkPort++);
     try {
-      handler = async (call) => {
-        await call.answer();
-        await call.play('tone-16k-stereo.wav');
-        await call.hangup();
-      };
+      handler = answerPlayHangUp;
       const p = params(sink.port);
       peer.send(invite(p), SIP);
       const okAt = await peer.waitFor(isStatus(p.callId, 200));
@@ -126,6 +130,33 @@ describe('media server over raw SIP', { concurrency: false }, () => {
       assert.ok(bye.at - sink.packets[0]!.at >= 580, 'BYE only after the prompt played out');
       const audio = decodePackets(pkts.slice(2, -2));
       assert.ok(toneDominance(audio, 1000, [500, 2000, 3000], 8000) > 100, 'decoded audio is the 1 kHz tone');
+      await settled();
+    } finally {
+      sink.close();
+    }
+  });
+
+  test('a G.722-only caller: answered with G.722, the prompt arrives as G.722 frames of the tone', async () => {
+    const sink = await RtpSink.open(sinkPort++);
+    try {
+      handler = answerPlayHangUp;
+      const p = { ...params(sink.port), codecs: '9 101' };
+      peer.send(invite(p), SIP);
+      const okAt = await peer.waitFor(isStatus(p.callId, 200));
+      const ok = peer.received[okAt]!.text;
+      assert.match(bodyOf(ok), /^m=audio \d+ RTP\/AVP 9 101\r$/m);
+      assert.match(bodyOf(ok), /^a=rtpmap:9 G722\/8000\r$/m);
+      peer.send(inDialog('ACK', ok, p, 1, `z9hG4bK-ack-${p.callId}`), SIP);
+      const byeAt = await peer.waitFor(isRequest(p.callId, 'BYE'), 5000);
+      peer.send(respondTo(peer.received[byeAt]!.text), SIP);
+      const pkts = sink.packets.map((c) => c.packet);
+      assert.equal(pkts.length, 30);
+      for (const k of pkts) assert.equal(k.header.payloadType, 9);
+      const audio = new G722Decoder().decode(Buffer.concat(pkts.map((k) => k.payload)));
+      assert.ok(
+        toneDominance(audio.subarray(640, -320), 1000, [500, 2000, 3000], 8000) > 100,
+        'the 1 kHz tone',
+      );
       await settled();
     } finally {
       sink.close();
