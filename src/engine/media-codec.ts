@@ -3,7 +3,7 @@
  * payload type carries RFC 4733 events, and the packet interval. The answer decides (its first payload
  * type is the one both sides use); before an answer, the offer's first payload type stands in.
  */
-import type { NarrowbandCodec } from '../media/narrowband-convert.js';
+import { type NarrowbandCodec, narrowbandCodec } from '../media/narrowband-convert.js';
 import { Sdp, type SdpMedia } from '../wire/sdp.js';
 import type { Call, Monologue } from './call.js';
 import { STATIC_PAYLOADS } from './static-payloads.js';
@@ -62,8 +62,7 @@ function codecOf(m: SdpMedia): StreamCodec | undefined {
       break;
     }
   }
-  const encodable =
-    clockRate === 8000 && (name === 'PCMU' || name === 'PCMA' || name === 'G722') ? name : undefined;
+  const encodable = narrowbandCodec(name, clockRate);
   const ptime = m.ptime;
   return {
     name,

@@ -6,7 +6,12 @@
  * and timestamps stay as sent, and RTCP needs no change.
  */
 import type { PayloadConversion } from '../dataplane/relay-leg.js';
-import { NARROWBAND_PT, type NarrowbandCodec, payloadConverter } from '../media/narrowband-convert.js';
+import {
+  NARROWBAND_PT,
+  type NarrowbandCodec,
+  narrowbandCodec,
+  payloadConverter,
+} from '../media/narrowband-convert.js';
 import type { SdpMedia } from '../wire/sdp.js';
 import { codecOf, matches } from './codec-filter.js';
 
@@ -34,12 +39,10 @@ export interface Transcoding extends PayloadConversion {
   convert: (payload: Uint8Array) => void;
 }
 
-/** The codec of a payload type if we can convert it (G.722 also as G722/16000, a common mistake). */
+/** The codec of a payload type if we can convert it. */
 function codecIn(m: SdpMedia, pt: number): NarrowbandCodec | undefined {
   const c = codecOf(m, pt);
-  const name = c?.encoding.toUpperCase();
-  if (name === 'G722') return c?.clockRate === 8000 || c?.clockRate === 16000 ? 'G722' : undefined;
-  return c?.clockRate === 8000 && (name === 'PCMU' || name === 'PCMA') ? name : undefined;
+  return c ? narrowbandCodec(c.encoding, c.clockRate) : undefined;
 }
 
 function isSupplementary(m: SdpMedia, pt: number): boolean {

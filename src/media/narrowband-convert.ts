@@ -12,6 +12,16 @@ export type NarrowbandCodec = 'PCMU' | 'PCMA' | 'G722';
 /** Static RTP payload types (RFC 3551). */
 export const NARROWBAND_PT: Readonly<Record<NarrowbandCodec, number>> = { PCMU: 0, PCMA: 8, G722: 9 };
 
+/**
+ * The codec an rtpmap's encoding and clock rate name, if it is one of these three. G.722's RTP clock is 8000
+ * (RFC 3551); some endpoints write 16000, its sampling rate, which is taken as G.722 too.
+ */
+export function narrowbandCodec(encoding: string, clockRate: number): NarrowbandCodec | undefined {
+  const name = encoding.toUpperCase();
+  if (name === 'G722') return clockRate === 8000 || clockRate === 16000 ? 'G722' : undefined;
+  return clockRate === 8000 && (name === 'PCMU' || name === 'PCMA') ? name : undefined;
+}
+
 export interface PayloadConverter {
   /** Byte table, when the conversion is one (G.711 to G.711). */
   table: Uint8Array | undefined;

@@ -12,6 +12,7 @@ import { payloadConverter } from '../../src/media/narrowband-convert.js';
 import type { RelayLeg } from '../../src/dataplane/relay-leg.js';
 import type { LegPair } from '../../src/dataplane/userspace.js';
 import { Endpoint, rtcpRR, rtp } from '../helpers/endpoint.js';
+import { referenceTone } from '../helpers/tone.js';
 import { reservePortBlock } from '../helpers/ports.js';
 
 const addon = loadNativeRelay();
@@ -327,9 +328,7 @@ test('G.722 in the worker: the same bytes as the JavaScript converter, both ways
 }, async () => {
   const c = await call();
   try {
-    const tone = Int16Array.from({ length: 1600 }, (_, i) =>
-      Math.round(9000 * Math.sin((2 * Math.PI * 1000 * i) / 8000)),
-    );
+    const tone = referenceTone(1600);
     const pcma = Array.from({ length: 10 }, (_, k) =>
       Buffer.from(g711Encode('PCMA', tone.subarray(160 * k, 160 * k + 160))),
     );

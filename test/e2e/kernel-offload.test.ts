@@ -228,54 +228,54 @@ test('kernel forwards both ways after learning; counters in query; third parties
   assert.equal(kernelCounters().get(`${A_ADDR}:${aPort}>${c.pa}`), kA);
 });
 
+/**
+ * A call set up with `subject`'s options beside a plain one (`control`): once the plain one is offloaded,
+ * the subject must still be in userspace, and 50 more packets from A reach B through it. Names and SSRCs
+ * come from `id`. Returns what A and B received of the subject call.
+ */
+async function staysInUserspace(
+  id: string,
+  subject: { offerExtra: BDict; answerFmts?: string; bPt?: number },
+  control: BDict = {},
+) {
+  const [a1, b1, a2, b2] = [`${id}a1`, `${id}b1`, `${id}a2`, `${id}b2`];
+  const aPort = await a.bind(a1, A_ADDR);
+  const bPort = await b.bind(b1, B_ADDR);
+  const s = await setupCall(`${id}1`, aPort, bPort, [], subject.offerExtra, undefined, subject.answerFmts);
+  const plain = await setupCall(`${id}2`, await a.bind(a2, A_ADDR), await b.bind(b2, B_ADDR), [], control);
+  await a.send(a1, P_ADDR_A, s.pa, 3, { seq0: 0, ssrc: 51, gapMs: 5 });
+  await b.send(b1, P_ADDR_A, s.pb, 3, { seq0: 0, ssrc: 52, gapMs: 5, pt: subject.bPt ?? 0 });
+  await a.send(a2, P_ADDR_A, plain.pa, 3, { seq0: 0, ssrc: 53, gapMs: 5 });
+  await b.send(b2, P_ADDR_A, plain.pb, 3, { seq0: 0, ssrc: 54, gapMs: 5 });
+  // The plain call is offloaded; by then the subject has been decided too.
+  await kernelized(`${id}2`, 'ta', true);
+  assert.ok(!(await rtpStream(`${id}1`, 'ta')).flags.includes('kernelized'));
+  await a.send(a1, P_ADDR_A, s.pa, 50, { seq0: 3, ssrc: 51 });
+  await until('B gets all of A through userspace', async () =>
+    (await b.stats(b1)).unique === 53 ? true : undefined,
+  );
+  assert.equal(kernelCounters().get(`${A_ADDR}:${aPort}>${s.pa}`), undefined);
+  const got = { atA: await a.stats(a1), atB: await b.stats(b1) };
+  for (const n of ['1', '2']) await p.ng(ngPort, { command: 'delete', 'call-id': `${id}${n}` });
+  return got;
+}
+
 test('a call with a TOS of its own (not --tos) stays in userspace and is relayed there', {
   skip: missing ?? false,
 }, async () => {
-  const aPort = await a.bind('ta1', A_ADDR);
-  const bPort = await b.bind('tb1', B_ADDR);
-  const own = await setupCall('tos1', aPort, bPort, [], { TOS: 32 });
-  const aPort2 = await a.bind('ta2', A_ADDR);
-  const bPort2 = await b.bind('tb2', B_ADDR);
-  const same = await setupCall('tos2', aPort2, bPort2, [], { TOS: 184 });
-  await a.send('ta1', P_ADDR_A, own.pa, 3, { seq0: 0, ssrc: 51, gapMs: 5 });
-  await b.send('tb1', P_ADDR_A, own.pb, 3, { seq0: 0, ssrc: 52, gapMs: 5 });
-  await a.send('ta2', P_ADDR_A, same.pa, 3, { seq0: 0, ssrc: 53, gapMs: 5 });
-  await b.send('tb2', P_ADDR_A, same.pb, 3, { seq0: 0, ssrc: 54, gapMs: 5 });
-  // The call whose TOS matches --tos is offloaded; by then the other one has been decided too.
-  await kernelized('tos2', 'ta', true);
-  assert.ok(!(await rtpStream('tos1', 'ta')).flags.includes('kernelized'));
-  await a.send('ta1', P_ADDR_A, own.pa, 50, { seq0: 3, ssrc: 51 });
-  await until('B gets all of A through userspace', async () =>
-    (await b.stats('tb1')).unique === 53 ? true : undefined,
-  );
-  assert.equal(kernelCounters().get(`${A_ADDR}:${aPort}>${own.pa}`), undefined);
-  for (const id of ['tos1', 'tos2']) await p.ng(ngPort, { command: 'delete', 'call-id': id });
+  await staysInUserspace('tos', { offerExtra: { TOS: 32 } }, { TOS: 184 });
 });
 
 test('a transcoded call (PCMU <-> PCMA) stays in userspace, where its packets are converted', {
   skip: missing ?? false,
 }, async () => {
-  const aPort = await a.bind('xa1', A_ADDR);
-  const bPort = await b.bind('xb1', B_ADDR);
-  const tc = await setupCall('xc1', aPort, bPort, [], { codec: { transcode: ['PCMA'] } }, undefined, '8 101');
-  const aPort2 = await a.bind('xa2', A_ADDR);
-  const bPort2 = await b.bind('xb2', B_ADDR);
-  const plain = await setupCall('xc2', aPort2, bPort2, []);
-  await a.send('xa1', P_ADDR_A, tc.pa, 3, { seq0: 0, ssrc: 71, gapMs: 5 });
-  await b.send('xb1', P_ADDR_A, tc.pb, 3, { seq0: 0, ssrc: 72, gapMs: 5, pt: 8 });
-  await a.send('xa2', P_ADDR_A, plain.pa, 3, { seq0: 0, ssrc: 73, gapMs: 5 });
-  await b.send('xb2', P_ADDR_A, plain.pb, 3, { seq0: 0, ssrc: 74, gapMs: 5 });
-  // The plain call is offloaded; by then the transcoded one has been decided too.
-  await kernelized('xc2', 'ta', true);
-  assert.ok(!(await rtpStream('xc1', 'ta')).flags.includes('kernelized'));
-  await a.send('xa1', P_ADDR_A, tc.pa, 50, { seq0: 3, ssrc: 71 });
-  await until('B gets all of A, converted', async () =>
-    (await b.stats('xb1')).unique === 53 ? true : undefined,
-  );
-  assert.deepEqual((await b.stats('xb1')).pts, { 8: 53 }, 'every packet reached B as PCMA');
-  assert.deepEqual((await a.stats('xa1')).pts, { 0: 3 }, 'and B reached A as PCMU');
-  assert.equal(kernelCounters().get(`${A_ADDR}:${aPort}>${tc.pa}`), undefined);
-  for (const id of ['xc1', 'xc2']) await p.ng(ngPort, { command: 'delete', 'call-id': id });
+  const got = await staysInUserspace('xc', {
+    offerExtra: { codec: { transcode: ['PCMA'] } },
+    answerFmts: '8 101',
+    bPt: 8,
+  });
+  assert.deepEqual(got.atB.pts, { 8: 53 }, 'every packet reached B as PCMA');
+  assert.deepEqual(got.atA.pts, { 0: 3 }, 'and B reached A as PCMU');
 });
 
 test('IPv6: the ip6 table forwards both ways in kernel; counters in query subtract the IPv6 header', {

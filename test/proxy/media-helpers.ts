@@ -14,6 +14,9 @@ export interface MediaCall {
   /** Proxy port A sends to, and B sends to. */
   toProxyFromA: number;
   toProxyFromB: number;
+  /** The proxy's replies (the SDP each party got). */
+  offer: BDict;
+  answer: BDict;
   close: () => void;
 }
 
@@ -65,6 +68,8 @@ export async function mediaCall(
     b,
     toProxyFromB: sdpPorts(String(offer.sdp)).rtp,
     toProxyFromA: sdpPorts(String(answer.sdp)).rtp,
+    offer,
+    answer,
     close: () => {
       a.close();
       b.close();

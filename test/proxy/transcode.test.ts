@@ -7,14 +7,11 @@ import { after, before, describe, test } from 'node:test';
 import { G722Decoder, G722Encoder } from '../../src/media/g722.js';
 import { ALAW_TO_ULAW, g711Decode, g711Encode, ULAW_TO_ALAW } from '../../src/media/g711.js';
 import type { BDict } from '../../src/wire/bencode.js';
-import { Endpoint, rtp, sdpPorts } from '../helpers/endpoint.js';
+import { rtp } from '../helpers/endpoint.js';
 import { reservePortBlock } from '../helpers/ports.js';
 import { type RunningProxy, startProxy } from '../helpers/proxy.js';
 import { assertTone, referenceTone } from '../helpers/tone.js';
-
-const sdp = (port: number, fmts: string) =>
-  `v=0\r\no=ep 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP ${fmts}\r\n` +
-  'a=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n';
+import { mediaCall } from './media-helpers.js';
 
 const mline = (s: unknown) => /^m=audio \d+ RTP\/AVP (.*)$/m.exec(String(s))?.[1];
 
@@ -26,42 +23,11 @@ const allCodes = [
 
 const TONE = referenceTone(4000);
 
-let n = 0;
-async function call(p: RunningProxy, offerFmts: string, answerFmts: string, offerExtra: BDict) {
-  const base = p.spare[(n++ * 2) % 80]!;
-  const a = await Endpoint.open(base);
-  const b = await Endpoint.open(base + 1);
-  const callId = `tc-${process.pid}-${n}`;
-  const offer = await p.ng.request({
-    command: 'offer',
-    'call-id': callId,
-    'from-tag': 'A',
-    sdp: sdp(base, offerFmts),
-    ...offerExtra,
-  });
-  assert.equal(offer.result, 'ok', JSON.stringify(offer));
-  const answer = await p.ng.request({
-    command: 'answer',
-    'call-id': callId,
-    'from-tag': 'A',
-    'to-tag': 'B',
-    sdp: sdp(base + 1, answerFmts),
-  });
-  assert.equal(answer.result, 'ok', JSON.stringify(answer));
-  return {
-    callId,
-    a,
-    b,
-    offer,
-    answer,
-    toProxyFromA: sdpPorts(String(answer.sdp)).rtp,
-    toProxyFromB: sdpPorts(String(offer.sdp)).rtp,
-    close: () => {
-      a.close();
-      b.close();
-    },
-  };
-}
+/** Offer `offerFmts` from A (with `offerExtra`), answer `answerFmts` from B; telephone-event is PT 101. */
+const call = (p: RunningProxy, offerFmts: string, answerFmts: string, offerExtra: BDict) => {
+  const fmts = (formats: string) => ({ formats, rtpmaps: ['101 telephone-event/8000'] });
+  return mediaCall(p, fmts(offerFmts), offerExtra, undefined, fmts(answerFmts));
+};
 
 for (const dataplane of ['native', 'js']) {
   describe(`codec transcode between PCMU, PCMA and G.722 (${dataplane} dataplane)`, () => {
@@ -113,7 +79,7 @@ for (const dataplane of ['native', 'js']) {
         const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
         assert.match(metrics, /^sipmedia_transcoded_media 1$/m);
       } finally {
-        await p.ng.request({ command: 'delete', 'call-id': c.callId, 'from-tag': 'A', 'delete delay': 0 });
+        await p.ng.request({ command: 'delete', 'call-id': c.callId, 'from-tag': 'tagA', 'delete delay': 0 });
         c.close();
       }
     });

@@ -6,7 +6,7 @@
  */
 import { isIP } from 'node:net';
 import type { RtpAddress } from '../../dataplane/rtp-endpoint.js';
-import type { NarrowbandCodec } from '../../media/narrowband-convert.js';
+import { type NarrowbandCodec, narrowbandCodec } from '../../media/narrowband-convert.js';
 import { Sdp, type SdpDirection, SdpError, type SdpMedia } from '../../wire/sdp.js';
 
 /** What was agreed for the audio stream. */
@@ -62,14 +62,10 @@ function codecOf(m: SdpMedia, pt: number): NarrowbandCodec | 'telephone-event' |
     if (pt === 9) return 'G722';
     return undefined;
   }
-  const enc = map.encoding.toUpperCase();
   if (map.channels !== undefined && map.channels !== 1) return undefined;
-  // G.722's RTP clock is 8000 (RFC 3551); some endpoints write 16000, its sampling rate.
-  if (enc === 'G722') return map.clockRate === 8000 || map.clockRate === 16000 ? 'G722' : undefined;
-  if (map.clockRate !== 8000) return undefined;
-  if (enc === 'PCMU' || enc === 'PCMA') return enc;
-  if (enc === 'TELEPHONE-EVENT') return 'telephone-event';
-  return undefined;
+  if (map.encoding.toUpperCase() === 'TELEPHONE-EVENT')
+    return map.clockRate === 8000 ? 'telephone-event' : undefined;
+  return narrowbandCodec(map.encoding, map.clockRate);
 }
 
 function clampPtime(p: number | undefined, fallback: number): number {
