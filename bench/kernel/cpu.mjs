@@ -38,7 +38,7 @@ export function cpuDelta(a, b) {
   return { ...sum, softirqPerCpu };
 }
 
-/** PIDs of a process's descendants (e.g. sipmedia's long-lived `nft -i`), found by scanning /proc. */
+/** PIDs of a process's descendants, found by scanning /proc. */
 export function descendants(pid) {
   const parent = new Map();
   for (const d of readdirSync('/proc')) {

@@ -198,12 +198,12 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
   }
 }
 
-/** Packets the kernel forwarded for the sipmedia daemon `pid` (sum of its `daddr` map's per-stream counters). */
+/** Packets the kernel forwarded for the sipmedia daemon `pid` (sum of its `streams` map's per-stream counters, read with nft). */
 function kernelCounters(net, pid) {
   try {
     const out = execFileSync(
       'ip',
-      ['netns', 'exec', net.r, 'nft', '-j', 'list', 'map', 'ip', `sipmedia_${pid}`, 'daddr'],
+      ['netns', 'exec', net.r, 'nft', '-j', 'list', 'map', 'ip', `sipmedia_${pid}`, 'streams'],
       { encoding: 'utf8', timeout: 20_000, maxBuffer: 64 << 20 },
     );
     return parseCounters(out).reduce((n, c) => n + c.packets, 0);

@@ -2,7 +2,7 @@
  * Turns a kernel bench run into per-packet relay costs, ratios and the "Kernel offload" section of
  * docs/benchmarks.md (only the text between this file's markers is replaced; appended when absent).
  *
- * Relay CPU of a run = relay process tree utime+stime (sipmedia with its `nft` child)
+ * Relay CPU of a run = relay process tree utime+stime (with any children)
  *                    + softirq of all CPUs during the window - idle softirq (same round, same duration)
  *                    - the generator's own delivery softirq (packets received x softirq per packet of the
  *                      `direct` run, where the generator sends to itself inside A: no relay, no routing).
@@ -175,7 +175,7 @@ export function renderReport(res, { writeDocs = false } = {}) {
     "- Where the work runs: forwarding in the kernel happens in NET_RX softirq, mostly at the end of the *sender's* system call (the generator's `sendmmsg` carries each packet through R and into B's socket), or in ksoftirqd. No relay process is charged for it. And a process's utime + stime includes the softirq that ran while it was current (this kernel charges every tick to the interrupted task, and /proc/<pid>/stat is rescaled to the scheduler's runtime), so \"relay process + softirq\" counts a userspace relay's own transmit-side softirq twice, and the kernel path's forwarding shows up in the generator's process time.",
   );
   L.push(
-    "- So the relay's CPU is taken from the whole machine: **relay CPU = machine busy time above idle - the generator's own cost**. Machine busy = wall time x CPUs - idle - iowait - steal, summed over the `cpuN` lines of /proc/stat over exactly the generator's measured window. With NO_HZ, idle and iowait come from the idle loop's own clock, not from tick samples, so this is exact to 10 ms per CPU; the user/system/softirq columns are tick-sampled (and the generator's 0.5 ms send rhythm is phase-locked to the 4 ms tick), so they are not used for the result. From it go the utime + stime (+ reaped children) of every user-space process other than the relay (with its `nft` child) and the generator: other sessions, this bench, its ng agent (column \"other sessions\"). \"Above idle\": minus the same quantity per second over an `idle` window (nothing of ours running) at the start of the round, times the window. Softirq work, wherever it runs (in the generator's or the relay's system calls, on an idle CPU, in ksoftirqd), is inside machine busy time.",
+    "- So the relay's CPU is taken from the whole machine: **relay CPU = machine busy time above idle - the generator's own cost**. Machine busy = wall time x CPUs - idle - iowait - steal, summed over the `cpuN` lines of /proc/stat over exactly the generator's measured window. With NO_HZ, idle and iowait come from the idle loop's own clock, not from tick samples, so this is exact to 10 ms per CPU; the user/system/softirq columns are tick-sampled (and the generator's 0.5 ms send rhythm is phase-locked to the 4 ms tick), so they are not used for the result. From it go the utime + stime (+ reaped children) of every user-space process other than the relay (and its children) and the generator: other sessions, this bench, its ng agent (column \"other sessions\"). \"Above idle\": minus the same quantity per second over an `idle` window (nothing of ours running) at the start of the round, times the window. Softirq work, wherever it runs (in the generator's or the relay's system calls, on an idle CPU, in ksoftirqd), is inside machine busy time.",
   );
   L.push(
     `- The generator's own cost is measured by the \`direct\` run: the same generator at the same rate sending to itself inside A (no relay, no routing; each packet is sent, delivered in softirq and received once, as in a relayed run). Its machine time above idle per packet (median of the rounds at 20 k pps: **${fmt(gen.perPkt * 1e6, 2)} us**; at each saturation step the direct run of that step) times the packets received is subtracted.`,
@@ -213,7 +213,7 @@ export function renderReport(res, { writeDocs = false } = {}) {
   const fwdOnly = median(kf.map((r) => r.received / (r.relayCpuS - r.relayProcS)));
   const rtpPpc = median(res.fixed.filter((r) => r.relay === 'rtpengine-1t' && !r.error).map((r) => r.ppc));
   L.push(
-    `- Of sipmedia-kernel's relay CPU at this rate, the daemon process itself (offloaded packets never reach it: this is its timers: a 1 s safety-net check of offloaded legs and the counter read through \`nft -j\` every 10 s, which grows with the number of calls) is ${fmt(daemonCores, 3)} cores, ${fmt(daemonShare * 100)} % (median); the kernel's forwarding alone comes to ${fmt(fwdOnly)} packets per CPU-s, ${fmt(fwdOnly / rtpPpc, 1)} x rtpengine-1t's median ${fmt(rtpPpc)}.`,
+    `- Of sipmedia-kernel's relay CPU at this rate, the daemon process itself (offloaded packets never reach it: this is its timers: a 1 s safety-net check of offloaded legs and the counter read over netlink every 10 s, which grows with the number of calls) is ${fmt(daemonCores, 3)} cores, ${fmt(daemonShare * 100)} % (median); the kernel's forwarding alone comes to ${fmt(fwdOnly)} packets per CPU-s, ${fmt(fwdOnly / rtpPpc, 1)} x rtpengine-1t's median ${fmt(rtpPpc)}.`,
   );
   L.push('');
   L.push(HEAD);

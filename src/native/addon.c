@@ -4,6 +4,7 @@
  * NativeRelayLeg makes. Everything here runs on the JavaScript thread.
  */
 #include "relay.h"
+#include "netlink.h"
 
 /* ---- N-API glue ---- */
 
@@ -661,6 +662,7 @@ static napi_value init(napi_env env, napi_value exports) {
     if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok) return NULL;
     napi_set_named_property(env, exports, fns[i].name, f);
   }
+  netlink_register(env, exports);
   napi_value v;
   napi_create_uint32(env, (uint32_t)sizeof(shared_slot_t), &v);
   napi_set_named_property(env, exports, "slotBytes", v);

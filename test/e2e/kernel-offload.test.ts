@@ -90,7 +90,7 @@ function tableName(): string {
 function kernelCounters(family: 'ip' | 'ip6' = 'ip'): Map<string, number> {
   const m = new Map<string, number>();
   const table = family === 'ip' ? tableName() : `sipmedia6_${proxy!.pid}`;
-  for (const c of parseCounters(net.exec(net.p, ['nft', '-j', 'list', 'map', family, table, 'daddr']))) {
+  for (const c of parseCounters(net.exec(net.p, ['nft', '-j', 'list', 'map', family, table, 'streams']))) {
     const [src, sport, , lport] = c.key.split('|');
     m.set(`${src}:${sport}>${lport}`, c.packets);
   }

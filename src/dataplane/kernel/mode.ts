@@ -1,6 +1,6 @@
 /**
- * `--kernel=off|auto|require` at start-up: off never touches nftables; auto offloads when nft works here
- * (root or CAP_NET_ADMIN, forwarding on) and otherwise logs one line and stays in userspace; require refuses
+ * `--kernel=off|auto|require` at start-up: off never touches nftables; auto offloads when nf_tables answers
+ * (root or CAP_NET_ADMIN, forwarding on, the native addon built) and otherwise logs one line and stays in userspace; require refuses
  * to start without it.
  */
 import { readFile } from 'node:fs/promises';
@@ -27,10 +27,10 @@ async function ipv6Forwarding(): Promise<boolean> {
 export async function startKernelOffload(
   mode: KernelMode,
   log: OffloadLogger,
-  opts: Pick<KernelOffloadOptions, 'nftPath' | 'syncMs' | 'lateCounts' | 'tos'> = {},
+  opts: Pick<KernelOffloadOptions, 'syncMs' | 'lateCounts' | 'tos'> = {},
 ): Promise<KernelOffload | null> {
   if (mode === 'off') return null;
-  let why = await kernelUnavailable(opts.nftPath);
+  let why = await kernelUnavailable();
   if (!why) {
     try {
       const k = await KernelOffload.start({ log, ...opts, ipv6: await ipv6Forwarding() });

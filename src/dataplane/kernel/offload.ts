@@ -1,6 +1,6 @@
 /**
  * The kernel offload manager: decides which legs the kernel forwards, keeps the nftables entries in step in
- * batched transactions through one long-lived nft process, and merges the kernel's per-entry counters into
+ * batched transactions over one netfilter netlink socket (which owns the tables), and merges the kernel's per-entry counters into
  * the legs' own counters (so `query`, totals, statistics and the timeouts see kernel-forwarded packets).
  * Counters are read when asked for (`fresh`: before a reply that reports them; reads are shared) and otherwise
  * every `syncMs`, which only has to stay well inside the media timeouts.
@@ -13,20 +13,11 @@
  * packets in flight go either through the kernel or to the still-bound socket, never nowhere.
  */
 import type { RelayLeg } from '../relay-leg.js';
-import { NftSession } from './nft-session.js';
+import { NetlinkSession, describe } from './netlink-session.js';
+import type { NlError } from './netlink.js';
+import { MAX_EGRESS, type NftBatch, elementData, elementKey } from './nft-netlink.js';
 import { CoalescedReads, within } from './reads.js';
-import {
-  type KernelEntry,
-  type NftFamily,
-  createTable,
-  headerBytes,
-  parseCounters,
-  resetBatch,
-  streamKey,
-  tableName,
-  uniqueKeys,
-  updateBatch,
-} from './ruleset.js';
+import { type KernelEntry, type NftFamily, headerBytes, tableName } from './ruleset.js';
 
 export interface OffloadLogger {
   info(msg: string): void;
@@ -78,7 +69,6 @@ export interface KernelOffloadOptions {
   lateCounts?: (packets: number, bytes: number) => void;
   /** How often registered legs are re-checked in case a change went unreported (ms); legs report through onChange. */
   watchMs?: number;
-  nftPath?: string;
   /** Suffix of the table names (default: the process id). */
   tableSuffix?: string;
   /** Also offload IPv6 streams (an `ip6` table). */
@@ -102,6 +92,16 @@ interface LegState {
 interface FamilyTable {
   family: NftFamily;
   table: string;
+  /** Our egress addresses with a forward rule in this table → the number their mark carries. */
+  egress: Map<string, number>;
+}
+
+/** Changes per transaction (a transaction is one netlink message buffer; ~80 bytes a change). */
+const MAX_CHANGES = 4000;
+
+/** The map key of an entry in its table (one key per entry: the packet's 4-tuple). */
+function keyOf(family: NftFamily, e: KernelEntry): string {
+  return `${family}|${elementKey(family, e).toString('hex')}`;
 }
 
 function isLoopback(a: string): boolean {
@@ -123,7 +123,7 @@ function sameEntry(a: KernelEntry | null, b: KernelEntry | null): boolean {
 }
 
 /** Why kernel offload cannot be used here, or null when it can (checked before starting). */
-export async function kernelUnavailable(nftPath = 'nft'): Promise<string | null> {
+export async function kernelUnavailable(): Promise<string | null> {
   if (process.platform !== 'linux') return 'kernel offload needs Linux nftables';
   const { readFile } = await import('node:fs/promises');
   try {
@@ -133,11 +133,16 @@ export async function kernelUnavailable(nftPath = 'nft'): Promise<string | null>
   } catch {
     return 'cannot read /proc/sys/net/ipv4/ip_forward';
   }
-  const probe = new NftSession(nftPath);
+  let probe: NetlinkSession;
   try {
-    const r = await probe.run('list tables');
-    if (!r.ok) return `nft does not work here: ${r.output.split('\n')[0] ?? ''}`;
-    return null;
+    probe = NetlinkSession.connect();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  try {
+    return await probe.probe();
+  } catch (e) {
+    return `nftables does not answer: ${(e as Error).message}`;
   } finally {
     probe.close();
   }
@@ -160,25 +165,28 @@ export class KernelOffload {
   transactions = 0;
 
   private constructor(
-    private readonly nft: NftSession,
+    private readonly nl: NetlinkSession,
     private readonly opts: KernelOffloadOptions,
   ) {
     const suffix = opts.tableSuffix ?? String(process.pid);
-    this.tables = [{ family: 'ip', table: tableName('ip', suffix) }];
-    if (opts.ipv6) this.tables.push({ family: 'ip6', table: tableName('ip6', suffix) });
-    nft.onExit = (reason) => this.lost(reason);
+    this.tables = [{ family: 'ip', table: tableName('ip', suffix), egress: new Map() }];
+    if (opts.ipv6) this.tables.push({ family: 'ip6', table: tableName('ip6', suffix), egress: new Map() });
   }
 
-  /** Starts nft and creates the owned tables; throws with a one-line reason when that fails. */
+  /** Opens the netlink socket and creates the owned tables; throws with a one-line reason when that fails. */
   static async start(opts: KernelOffloadOptions): Promise<KernelOffload> {
-    const nft = new NftSession(opts.nftPath);
-    const k = new KernelOffload(nft, opts);
+    const nl = NetlinkSession.connect();
+    const k = new KernelOffload(nl, opts);
     for (const t of k.tables) {
-      const r = await nft.run(createTable(t.family, t.table, opts.tos));
-      if (!r.ok) {
-        nft.onExit = null;
-        nft.close();
-        throw new Error(`cannot create nftables table ${t.table}: ${r.output.split('\n')[0] ?? ''}`);
+      let errs: NlError[];
+      try {
+        errs = await nl.apply(nl.batch(t.family, t.table).createTable(opts.tos));
+      } catch (e) {
+        errs = [{ seq: 0, errno: 0, message: (e as Error).message }];
+      }
+      if (errs.length) {
+        nl.close();
+        throw new Error(`cannot create nftables table ${t.table}: ${describe(errs)}`);
       }
     }
     k.periodicSync();
@@ -317,39 +325,44 @@ export class KernelOffload {
         if (leg.closed) this.legs.delete(leg);
         continue;
       }
-      if (st.installed) for (const k of uniqueKeys(st.installed)) this.keys.delete(k);
+      if (st.installed) this.keys.delete(keyOf(this.familyOf(leg), st.installed));
       changes.push({ leg, st, next });
     }
     if (changes.length === 0) return;
+    const newEgress = new Set<string>();
     for (const c of changes) {
       if (!c.next) continue;
-      const ks = uniqueKeys(c.next);
-      // Another leg already owns one of these keys: this one stays in userspace.
-      if (ks.some((k) => this.keys.has(k))) c.next = null;
-      else for (const k of ks) this.keys.set(k, c.leg);
+      const fam = this.familyOf(c.leg);
+      const k = keyOf(fam, c.next);
+      const t = this.tables.find((x) => x.family === fam)!;
+      const egressKey = `${fam}|${c.next.eaddr}`;
+      const numbered = t.egress.has(c.next.eaddr) || newEgress.has(egressKey);
+      // Another leg already owns this key, or there is no mark left for a new egress address: userspace.
+      if (this.keys.has(k) || (!numbered && t.egress.size + newEgress.size >= MAX_EGRESS)) c.next = null;
+      else {
+        this.keys.set(k, c.leg);
+        newEgress.add(egressKey);
+      }
     }
     if (changes.some((c) => c.st.installed !== null)) await this.sync(); // final counts of entries going away
-    const lines: string[] = [];
-    for (const t of this.tables) {
-      const fam = t.family === 'ip' ? 4 : 6;
-      const of = changes.filter((c) => c.leg.family === fam);
-      const remove = of.flatMap((c) => (c.st.installed ? [c.st.installed] : []));
-      const add = of.flatMap((c) => (c.next ? [c.next] : []));
-      if (remove.length || add.length) lines.push(updateBatch(t.family, t.table, remove, add));
-    }
     // Entries leaving the kernel are marked at once: the socket gets their packets from now on.
     for (const c of changes) {
       if (!c.next) c.leg.kernelized = false;
     }
     let ok = true;
-    for (const line of lines) {
-      this.transactions++;
-      const r = await this.nft.run(line);
-      if (!r.ok) {
-        ok = false;
-        this.opts.log.warn(
-          `kernel offload: update failed, resynchronising: ${r.output.split('\n')[0] ?? ''}`,
-        );
+    for (const t of this.tables) {
+      const fam = t.family === 'ip' ? 4 : 6;
+      const of = changes.filter((c) => c.leg.family === fam);
+      for (let i = 0; i < of.length; i += MAX_CHANGES) {
+        const part = of.slice(i, i + MAX_CHANGES);
+        const remove = part.flatMap((c) => (c.st.installed ? [c.st.installed] : []));
+        const add = part.flatMap((c) => (c.next ? [c.next] : []));
+        if (remove.length === 0 && add.length === 0) continue;
+        const b = this.nl.batch(t.family, t.table);
+        b.deleteElements(remove.map((e) => elementKey(t.family, e)));
+        const fresh = this.addEntries(t, b, add);
+        if (!(await this.send(b, 'update failed, resynchronising'))) ok = false;
+        else for (const [a, n] of fresh) t.egress.set(a, n);
       }
     }
     for (const c of changes) {
@@ -365,28 +378,64 @@ export class KernelOffload {
     for (const c of changes) c.leg.kernelized = c.st.installed !== null && !this.disabled;
   }
 
-  /** After a failed transaction: rewrite every table from the state we believe in. */
+  private familyOf(leg: RelayLeg): NftFamily {
+    return leg.family === 4 ? 'ip' : 'ip6';
+  }
+
+  /**
+   * Adds `add` to the transaction, with the forward rule of each egress address the table has no rule for
+   * yet; returns those addresses and their numbers (the caller records them once the transaction is in;
+   * apply() keeps the numbers within MAX_EGRESS).
+   */
+  private addEntries(t: FamilyTable, b: NftBatch, add: KernelEntry[]): Map<string, number> {
+    const fresh = new Map<string, number>();
+    const items: [Buffer, Buffer][] = [];
+    for (const e of add) {
+      let n = t.egress.get(e.eaddr) ?? fresh.get(e.eaddr);
+      if (n === undefined) {
+        n = t.egress.size + fresh.size + 1;
+        fresh.set(e.eaddr, n);
+        b.addEgress(n, e.eaddr);
+      }
+      items.push([elementKey(t.family, e), elementData(t.family, e, n)]);
+    }
+    b.addElements(items);
+    return fresh;
+  }
+
+  /** Sends one transaction; false (after a warning) when the kernel refused it or the socket failed. */
+  private async send(b: NftBatch, what: string): Promise<boolean> {
+    this.transactions++;
+    let errs: NlError[];
+    try {
+      errs = await this.nl.apply(b);
+    } catch (e) {
+      errs = [{ seq: 0, errno: 0, message: (e as Error).message }];
+    }
+    if (errs.length) this.opts.log.warn(`kernel offload: ${what}: ${describe(errs)}`);
+    return errs.length === 0;
+  }
+
+  /** After a failed transaction: rewrite every table's map from the state we believe in. */
   private async resync(): Promise<void> {
     for (const t of this.tables) {
       const fam = t.family === 'ip' ? 4 : 6;
       const entries: KernelEntry[] = [];
       for (const [leg, st] of this.legs) if (st.installed && leg.family === fam) entries.push(st.installed);
-      this.transactions++;
-      const r = await this.nft.run(resetBatch(t.family, t.table, entries));
-      if (!r.ok) {
-        this.opts.log.warn(
-          `kernel offload: cannot resynchronise, media stays in userspace: ${r.output.split('\n')[0] ?? ''}`,
-        );
+      const b = this.nl.batch(t.family, t.table).flush();
+      const fresh = this.addEntries(t, b, entries);
+      if (!(await this.send(b, 'cannot resynchronise, media stays in userspace'))) {
         this.shutdown();
         return;
       }
+      for (const [a, n] of fresh) t.egress.set(a, n);
     }
   }
 
   /**
    * Resolves once the legs hold kernel counters read at most `maxAgeMs` ago: at once when a read that recent
    * finished, else with a read in flight that started recent enough, else with the next read (shared with
-   * every caller meanwhile). Never waits more than `waitMs`: if nft does not answer, the caller goes on with
+   * every caller meanwhile). Never waits more than `waitMs`: if the kernel does not answer, the caller goes on with
    * the counters the legs have. Callers await it before reporting counters.
    */
   fresh(maxAgeMs = FRESH_MS, waitMs = FRESH_WAIT_MS): Promise<void> {
@@ -424,16 +473,21 @@ export class KernelOffload {
     const byKey = new Map<string, { leg: RelayLeg; st: LegState }>();
     for (const [leg, st] of this.legs) {
       const e = st.installed;
-      if (e) byKey.set(streamKey(e.src, e.sport, e.laddr, e.lport), { leg, st });
+      if (e) byKey.set(keyOf(this.familyOf(leg), e), { leg, st });
     }
     if (byKey.size === 0) return;
     const now = Date.now();
     for (const t of this.tables) {
-      const r = await this.nft.run(`list map ${t.family} ${t.table} daddr`);
-      if (!r.ok) continue;
+      let counters: Awaited<ReturnType<NetlinkSession['counters']>>;
+      try {
+        counters = await this.nl.counters(t.family, t.table);
+      } catch (e) {
+        this.opts.log.warn(`kernel offload: ${(e as Error).message}`);
+        continue;
+      }
       const hdr = headerBytes(t.family);
-      for (const c of parseCounters(r.output)) {
-        const x = byKey.get(c.key);
+      for (const c of counters) {
+        const x = byKey.get(`${t.family}|${c.key}`);
         if (!x) continue;
         const dp = c.packets - x.st.seenPackets;
         if (dp <= 0) continue;
@@ -456,13 +510,6 @@ export class KernelOffload {
     return n;
   }
 
-  /** nft died: its table went with it, so every leg is back in userspace already. */
-  private lost(reason: string): void {
-    if (this.disabled) return;
-    this.opts.log.warn(`kernel offload stopped (${reason}); media stays in userspace`);
-    this.shutdown();
-  }
-
   private shutdown(): void {
     this.disabled = true;
     for (const t of this.timers) clearInterval(t);
@@ -475,13 +522,12 @@ export class KernelOffload {
     this.legs.clear();
     this.keys.clear();
     this.dirty.clear();
-    this.nft.close();
+    this.nl.close();
   }
 
-  /** Stops offloading: the nft process ends and the owned tables vanish with it. */
+  /** Stops offloading: the netlink socket closes and the owned tables vanish with it. */
   close(): void {
     if (this.disabled) return;
-    this.nft.onExit = null;
     this.shutdown();
   }
 }

@@ -73,6 +73,11 @@ export interface NativeRelayAddon {
     ulawDecode: Buffer,
     alawDecode: Buffer,
   ): boolean;
+  /** A netfilter netlink socket (kernel offload): the fd, or -errno. */
+  netlinkOpen(): number;
+  netlinkClose(fd: number): number;
+  /** Sends one buffer; resolves with the kernel's answers (a whole dump when `dump`). One at a time per fd. */
+  netlinkRequest(fd: number, request: Buffer, dump: boolean): Promise<Buffer>;
 }
 
 /** Where node-gyp puts the addon, relative to this file in src/ or dist/. */
@@ -100,6 +105,7 @@ export function loadNativeRelay(): NativeRelayAddon | null {
       typeof addon.setTos !== 'function' ||
       typeof addon.setTranscode !== 'function' ||
       typeof addon.setLawTables !== 'function' ||
+      typeof addon.netlinkRequest !== 'function' ||
       addon.slotBytes !== 96
     ) {
       loadError = `${ADDON_PATH} is not the expected build (rebuild with scripts/build-native.mjs)`;
