@@ -9,6 +9,7 @@
  *
  *   npx tsc -p tsconfig.build.json && node bench/kernel.mjs      full run (about 7 minutes; root)
  *   node bench/kernel.mjs --quick                                 about 1 minute, prints only (--write-docs to write)
+ *   node bench/kernel.mjs --rounds=5                              five fixed-rate rounds instead of three (~10 minutes)
  *   node bench/kernel.mjs --report-only=FILE [--write-docs]       re-render a saved run
  */
 import { execFileSync } from 'node:child_process';
@@ -49,6 +50,13 @@ const PLAN = quick
       userLadder: [600, 1200, 1800],
       budgetMs: 12 * 60_000,
     };
+
+// --rounds=N (1-9): more fixed-rate rounds make the medians less sensitive to one noisy round (~80 s each).
+const roundsArg = Number(argv.find((x) => x.startsWith('--rounds='))?.slice('--rounds='.length));
+if (Number.isInteger(roundsArg) && roundsArg >= 1 && roundsArg <= 9) {
+  PLAN.budgetMs += (roundsArg - PLAN.rounds) * 90_000;
+  PLAN.rounds = roundsArg;
+}
 
 const VARIANTS = [
   { name: 'idle', kind: 'idle' },

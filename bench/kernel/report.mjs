@@ -230,7 +230,7 @@ export function renderReport(res, { writeDocs = false } = {}) {
     if (!s.best && !s.failed) continue;
     const bound = s.saturated ? '' : '>= ';
     L.push(
-      `| ${name} | ${s.best ? `${bound}${fmt(s.best.pps_forwarded)}` : '-'} | ${s.best?.calls ?? '-'} | ${fmt(s.best?.relayCores, 3)} | ${fmt(s.best?.ppc)} | ${s.failed ? `${s.failed.calls} calls: ${why(s.failed)}` : 'none (top of the ladder)'} |`,
+      `| ${name} | ${s.best ? `${bound}${fmt(s.best.pps_forwarded)}` : '-'} | ${s.best?.calls ?? '-'} | ${fmt(s.best?.relayCores, 3)} | ${s.best && s.best.relayCores < NOISE_CORES ? 'within noise' : fmt(s.best?.ppc)} | ${s.failed ? `${s.failed.calls} calls: ${why(s.failed)}` : 'none (top of the ladder)'} |`,
     );
   }
   L.push('');
@@ -243,9 +243,13 @@ export function renderReport(res, { writeDocs = false } = {}) {
   const ks = saturation(res, 'sipmedia-kernel').best;
   const rs = saturation(res, 'rtpengine-1t').best;
   const us = saturation(res, 'sipmedia-userspace').best;
+  // A relay CPU within noise at the kernel's top step (the generator's core carries the forwarding there)
+  // makes a ratio meaningless: it is reported as such, not as a huge number.
+  const satMeasurable = ks && rs && ks.relayCores >= NOISE_CORES && rs.relayCores >= NOISE_CORES;
+  const satRatio = satMeasurable ? `${fmt(ks.ppc / rs.ppc, 1)} x` : 'not measurable (relay CPU within noise)';
   L.push('');
   L.push(
-    `- At the top sustained step of each: sipmedia-kernel ${fmt(ks?.ppc)} packets per relay CPU-s at ${fmt(ks?.pps_forwarded)} pps, rtpengine-1t ${fmt(rs?.ppc)} at ${fmt(rs?.pps_forwarded)} pps, sipmedia-userspace ${fmt(us?.ppc)} at ${fmt(us?.pps_forwarded)} pps: **kernel / rtpengine-1t ${fmt(ks?.ppc / rs?.ppc, 1)} x**.`,
+    `- At the top sustained step of each: sipmedia-kernel ${ks && ks.relayCores < NOISE_CORES ? 'within noise' : fmt(ks?.ppc)} packets per relay CPU-s at ${fmt(ks?.pps_forwarded)} pps, rtpengine-1t ${fmt(rs?.ppc)} at ${fmt(rs?.pps_forwarded)} pps, sipmedia-userspace ${fmt(us?.ppc)} at ${fmt(us?.pps_forwarded)} pps: **kernel / rtpengine-1t ${satRatio}**.`,
   );
   const steps = [...new Set(res.saturation.map((r) => r.calls))].sort((a, b) => a - b);
   const at = (name, c) =>
@@ -258,11 +262,14 @@ export function renderReport(res, { writeDocs = false } = {}) {
         r.p99_us <= 100_000 &&
         !r.generatorLimited,
     );
-  const per = steps.flatMap((c) => {
+  const common = steps.flatMap((c) => {
     const k = at('sipmedia-kernel', c);
     const r = at('rtpengine-1t', c);
-    return k && r ? [`${c * 100} pps ${fmt(k.ppc / r.ppc, 1)} x`] : [];
+    return k && r && k.relayCores >= NOISE_CORES ? [{ pps: c * 100, ratio: k.ppc / r.ppc }] : [];
   });
+  const per = common.map((x) => `${x.pps} pps ${fmt(x.ratio, 1)} x`);
+  // rtpengine's saturation point: the highest rate both sustain, where rtpengine's CPU is at its limit.
+  const atTop = common.at(-1);
   L.push(`- Same offered rate, both keeping up: kernel / rtpengine-1t ${per.join(', ') || '-'}.`);
   L.push(
     "- In this one-host setup the kernel forwarding runs inside the sender's `sendmmsg` (veth hands the packet to the next namespace in softirq on the same CPU), so the generator's thread carries the forwarding: the \"generator process\" column reaching 1.0 core is where the kernel path tops out here: one core carries the generator and the forwarding (on a real host the receiving CPUs' softirq would). Plain routing, cheaper per packet, kept up at the top of the ladder under the same condition.",
@@ -277,7 +284,7 @@ export function renderReport(res, { writeDocs = false } = {}) {
     `| packets per relay CPU-s (softirq included) >= ${TARGET} x rtpengine userspace at 20 k pps | ${fmt(kr.median, 1)} x (process + softirq: ${fmt(krAll.median, 1)} x) | **${met ? 'met' : 'not met'}** |`,
   );
   L.push(
-    `| the same at saturation (top sustained steps) | ${fmt(ks?.ppc / rs?.ppc, 1)} x | **${ks?.ppc / rs?.ppc >= TARGET ? 'met' : 'not met'}** |`,
+    `| the same at saturation: at rtpengine-1t's top sustained rate, both keeping up | ${atTop ? `${fmt(atTop.ratio, 1)} x at ${atTop.pps} pps` : '-'} | **${atTop && atTop.ratio >= TARGET ? 'met' : 'not met'}** |`,
   );
   if (res.earlier?.length) {
     L.push('');
