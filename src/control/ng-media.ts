@@ -6,8 +6,10 @@
 import type { Call } from '../engine/call.js';
 import type { Engine } from '../engine/engine.js';
 import type { BlockKind, MediaService, Target } from '../engine/media-control.js';
+import { type DtmfSecurityOptions, parseDtmfSecurity } from '../engine/dtmf-security.js';
 import { EngineError } from '../engine/options.js';
 import type { BDict, BValue } from '../wire/bencode.js';
+import { dtmfCharToEvent } from '../wire/rtp-event.js';
 import { NgRequestError, list, normalizeDict, normalizeKey, requireStr, str } from './ng-options.js';
 
 /** Commands handled here (normalised). */
@@ -50,6 +52,11 @@ function flagsOf(m: Dict): Set<string> {
 function int(m: Dict, key: string, min: number, max: number): number | undefined {
   const v = str(m, key);
   if (v === undefined || v === '') return undefined;
+  return intValue(key, v, min, max);
+}
+
+function intValue(key: string, raw: BValue, min: number, max: number): number {
+  const v = Buffer.isBuffer(raw) ? raw.toString() : String(raw);
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max)
     throw new NgRequestError(`Invalid value for '${key}': '${v}'`);
@@ -86,6 +93,35 @@ function blob(m: Dict): Buffer | undefined {
   return undefined;
 }
 
+/** `DTMF-security` of a `block DTMF` request with its `digit`/`code`, `frequency` and `volume`. */
+function dtmfSecurity(m: Dict): DtmfSecurityOptions | 'off' | undefined {
+  const raw = str(m, 'dtmf security');
+  if (raw === undefined) return undefined;
+  const mode = parseDtmfSecurity(raw);
+  if (mode === undefined)
+    throw new NgRequestError(
+      `Unknown DTMF-security mode '${raw}' (drop, silence, tone, random, zero, DTMF or off)`,
+    );
+  if (mode === 'off') return 'off';
+  const o: DtmfSecurityOptions = { mode };
+  const d = m.get('digit') ?? m.get('code');
+  if (d !== undefined) {
+    const code =
+      typeof d === 'number' ? d : /^\d{1,2}$/.test(String(d)) ? Number(d) : dtmfCharToEvent(String(d));
+    if (code === undefined || !Number.isInteger(code) || code < 0 || code > 15)
+      throw new NgRequestError(`Invalid DTMF digit '${String(d)}'`);
+    o.digit = code;
+  }
+  // `frequencies` (a list, as for tones elsewhere): a single sine, so its first.
+  const list = m.get('frequencies');
+  const first = Array.isArray(list) ? list[0] : list;
+  const f = first !== undefined ? intValue('frequencies', first, 50, 3900) : int(m, 'frequency', 50, 3900);
+  if (f !== undefined) o.frequency = f;
+  const v = int(m, 'volume', -63, 63);
+  if (v !== undefined) o.volumeDb = -Math.abs(v);
+  return o;
+}
+
 /** Handles one media command; `command` is normalised (lowercase, spaces). */
 export async function handleMediaCommand(
   engine: Engine,
@@ -100,15 +136,13 @@ export async function handleMediaCommand(
   if (block) {
     const [kind, on] = block;
     const target = blockTarget(media, call, m, flags);
-    const security = str(m, 'dtmf security');
-    if (kind === 'dtmf' && on && security !== undefined && normalizeKey(security) === 'off') {
+    const security = kind === 'dtmf' && on ? dtmfSecurity(m) : undefined;
+    if (security === 'off') {
       media.unblock(call, kind, target, false);
       return { result: 'ok' };
     }
-    if (on) media.block(call, kind, target);
+    if (on) media.block(call, kind, target, security);
     else media.unblock(call, kind, target, flags.has('all'));
-    if (kind === 'dtmf' && on && security !== undefined && normalizeKey(security) !== 'drop')
-      return { result: 'ok', warning: `DTMF-security '${security}' is not supported yet: DTMF dropped` };
     return { result: 'ok' };
   }
   switch (command) {

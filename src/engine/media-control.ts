@@ -15,6 +15,7 @@ import type { Call, MediaSide, Monologue } from './call.js';
 import type { Engine } from './engine.js';
 import { streamCodec } from './media-codec.js';
 import { EngineError } from './options.js';
+import type { DtmfSecurityOptions } from './dtmf-security.js';
 import { DtmfInjection, Playback } from './playback.js';
 import { CallRecording, type WavMode } from './recording.js';
 import { StreamDuties } from './stream-duties.js';
@@ -60,6 +61,9 @@ export interface PlayDtmfRequest {
 class CallMedia {
   readonly callBlocks = new Set<BlockKind>();
   readonly partyBlocks = new Map<Monologue, Set<BlockKind>>();
+  /** `DTMF-security` of the call-wide DTMF block, and of parties' own blocks. */
+  callDtmfSecurity: DtmfSecurityOptions | undefined;
+  readonly partyDtmfSecurity = new Map<Monologue, DtmfSecurityOptions>();
   readonly streams = new Map<MediaSide, StreamDuties>();
   recording: CallRecording | undefined;
   dtmfLogDest: { host: string; port: number } | undefined;
@@ -123,10 +127,14 @@ export class MediaService {
           st.streams.set(side, d);
         }
         d.channel = Math.min(idx, 1);
-        d.dtmfPayloadType = streamCodec(call, party, side.index - 1)?.dtmfPayloadType;
+        const codec = streamCodec(call, party, side.index - 1);
+        d.dtmfPayloadType = codec?.dtmfPayloadType;
+        d.audioPayloadType = side.transcode?.fromPt ?? codec?.payloadType;
         const party_ = st.partyBlocks.get(party);
         const on = (k: BlockKind) => st.callBlocks.has(k) || party_?.has(k) === true;
         d.blockDtmf = on('dtmf');
+        d.dtmfSecurity = (party_?.has('dtmf') ? st.partyDtmfSecurity.get(party) : undefined) ??
+          st.callDtmfSecurity ?? { mode: 'drop' };
         d.blockMedia = on('media');
         d.silence = on('silence');
         d.detect = (st.dtmfLogDest ?? this.config.dtmfLogDest) !== undefined;
@@ -165,10 +173,19 @@ export class MediaService {
     st.recording?.writeMeta();
   }
 
-  block(call: Call, kind: BlockKind, target: Target): void {
+  /** Block; for DTMF, `security` says what blocked events become (default: dropped). */
+  block(call: Call, kind: BlockKind, target: Target, security?: DtmfSecurityOptions): void {
     const st = this.state(call);
-    if (target === 'call') st.callBlocks.add(kind);
-    else for (const m of target) this.partySet(st, m).add(kind);
+    if (target === 'call') {
+      st.callBlocks.add(kind);
+      if (kind === 'dtmf') st.callDtmfSecurity = security;
+    } else
+      for (const m of target) {
+        this.partySet(st, m).add(kind);
+        if (kind !== 'dtmf') continue;
+        if (security) st.partyDtmfSecurity.set(m, security);
+        else st.partyDtmfSecurity.delete(m);
+      }
     this.sync(call);
   }
 

@@ -12,6 +12,7 @@ import { RtpSenderState } from '../media/rtp-sender-state.js';
 import type { UdpEndpoints } from '../wire/pcap.js';
 import { rtpPayloadEnd, rtpPayloadOffset } from '../wire/rtp.js';
 import type { MediaSide, Monologue } from './call.js';
+import { DtmfReplacer, type DtmfSecurityOptions } from './dtmf-security.js';
 import type { DtmfInjection, InsertTarget, Playback } from './playback.js';
 import { type Transcoding, transcodePacket } from './transcode.js';
 import type { CallRecording } from './recording.js';
@@ -29,6 +30,10 @@ export class StreamDuties implements InsertTarget {
   detect = false;
   /** telephone-event payload type of this stream, when negotiated. */
   dtmfPayloadType: number | undefined;
+  /** The negotiated audio payload type (blocked DTMF made audio uses the last one seen, else this). */
+  audioPayloadType: number | undefined;
+  private lastAudioPt: number | undefined;
+  private replacer: DtmfReplacer | undefined;
   /** PCMU <-> PCMA conversion of this party's packets (codec transcode). */
   transcode: Transcoding | undefined;
   /** Packets converted by {@link transcode}. */
@@ -223,13 +228,37 @@ export class StreamDuties implements InsertTarget {
     if (this.transcode && msg.length >= 12 && convertPacket(this.transcode, msg)) this.transcoded++;
   }
 
+  /** How blocked DTMF is replaced (`DTMF-security`); a change starts a fresh replacer. */
+  set dtmfSecurity(o: DtmfSecurityOptions) {
+    const r = this.replacer?.opts;
+    if (r?.mode === o.mode && r.digit === o.digit && r.frequency === o.frequency && r.volumeDb === o.volumeDb)
+      return;
+    this.replacer = o.mode === 'drop' ? undefined : new DtmfReplacer(o);
+  }
+
+  /** A blocked event packet: dropped, rewritten in place (true: forward it), or replaced by audio. */
+  private secure(msg: Buffer, off: number, end: number, leg: RelayLeg): boolean {
+    this.blocked++;
+    const r = this.replacer?.replace(msg, off, end, this.lastAudioPt ?? this.audioPayloadType) ?? 'drop';
+    if (r === 'keep') return true;
+    if (r !== 'drop') {
+      this.convert(r);
+      const out = leg.sink;
+      if ((!this.sender || this.sender.relayPacket(r, performance.now())) && out?.endpoint && !out.closed) {
+        out.sendToParty(r);
+        this.record(r, leg);
+      }
+    }
+    return false;
+  }
+
   private onPacket(msg: Buffer, leg: RelayLeg, isRtcp: boolean): boolean {
     if (isRtcp || msg.length < 12) return true;
     const pt = msg[1]! & 0x7f;
     if (pt === this.dtmfPayloadType) {
+      const off = rtpPayloadOffset(msg);
+      const end = off < 0 ? -1 : rtpPayloadEnd(msg, off);
       if (this.detect) {
-        const off = rtpPayloadOffset(msg);
-        const end = off < 0 ? -1 : rtpPayloadEnd(msg, off);
         if (end > off) {
           this.detector ??= new DtmfDetector();
           for (const d of this.detector.push(
@@ -240,11 +269,9 @@ export class StreamDuties implements InsertTarget {
             this.hooks.onDigit(this, d, leg);
         }
       }
-      if (this.blockDtmf) {
-        this.blocked++;
-        return false;
-      }
+      if (this.blockDtmf && !this.secure(msg, off, end, leg)) return false;
     } else {
+      this.lastAudioPt = pt;
       if (this.blockMedia) {
         this.blocked++;
         return false;

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { generateDtmf } from '../../src/media/dtmf.js';
+import { ulawDecodeSample } from '../../src/media/g711.js';
+import { toneDominance } from '../../src/media/goertzel.js';
 import { Endpoint, rtp } from '../helpers/endpoint.js';
 import { type RunningProxy, startProxy } from '../helpers/proxy.js';
-import { collect, collectUntilQuiet, mediaCall } from './media-helpers.js';
+import { collect, collectUntilQuiet, mediaCall, PCMA, PCMU } from './media-helpers.js';
 
 let p: RunningProxy;
 let logged: RunningProxy;
@@ -165,6 +167,122 @@ test('detected digits are sent as JSON to --dtmf-log-dest', async () => {
     }
     // Retransmitted end packets are reported once.
     assert.equal(sink.pending(), 0);
+  } finally {
+    c.close();
+  }
+});
+
+/** Audio (PT `audioPt`) seq 1-3, one event (5 packets + end x3) at ts 480, audio again: what A sends. */
+function withEvent(audioPt: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < 3; i++) out.push(rtp(audioPt, 1 + i, 160 * i, 0xa));
+  for (let i = 1; i <= 5; i++) out.push(rtp(101, 3 + i, 480, 0xa, ev(5, false, 160 * i)));
+  for (let i = 0; i < 3; i++) out.push(rtp(101, 9 + i, 480, 0xa, ev(5, true, 960)));
+  for (let i = 0; i < 3; i++) out.push(rtp(audioPt, 12 + i, 1440 + 160 * i, 0xa));
+  return out;
+}
+
+async function securedCall(body: Record<string, string | number | number[]>, codec = PCMU) {
+  const c = await mediaCall(p, codec);
+  const r = await p.ng.request({ command: 'block DTMF', 'call-id': c.callId, ...body });
+  assert.equal(r.result, 'ok', JSON.stringify(r));
+  const sent = withEvent(codec === PCMU ? 0 : 8);
+  for (const k of sent) c.a.send(k, c.toProxyFromA);
+  return { c, sent };
+}
+
+test('DTMF-security silence: event packets become silent audio of the call codec, same SSRC, seq and event time', async () => {
+  for (const [codec, pt, fill] of [
+    [PCMU, 0, 0xff],
+    [PCMA, 8, 0xd5],
+  ] as const) {
+    const { c } = await securedCall({ 'DTMF-security': 'silence' }, codec);
+    try {
+      // 3 audio, 6 replacements (the end packet's two repeats add nothing), 3 audio.
+      const got = await collect(c.b, 12);
+      assert.deepEqual(
+        got.map((k) => [k[1]! & 0x7f, k.readUInt16BE(2), k.readUInt32BE(4), k.readUInt32BE(8), k.length]),
+        [
+          ...[0, 1, 2].map((i) => [pt, 1 + i, 160 * i, 0xa, 172]),
+          ...[0, 1, 2, 3, 4, 5].map((i) => [pt, 4 + i, 480 + 160 * i, 0xa, 172]),
+          ...[0, 1, 2].map((i) => [pt, 12 + i, 1440 + 160 * i, 0xa, 172]),
+        ],
+      );
+      for (const k of got.slice(3, 9)) assert.ok(k.subarray(12).every((b) => b === fill));
+    } finally {
+      c.close();
+    }
+  }
+});
+
+test('DTMF-security tone: the event is heard as the asked sine instead', async () => {
+  // `frequency`, or `frequencies` as a list (a single sine: its first).
+  const variants: Record<string, number | number[]>[] = [{ frequency: 1000 }, { frequencies: [1000, 2000] }];
+  for (const f of variants) {
+    const { c } = await securedCall({ 'DTMF-security': 'tone', ...f, volume: 10 });
+    try {
+      const got = await collect(c.b, 12);
+      const pcm = Int16Array.from(
+        Buffer.concat(got.slice(3, 9).map((k) => k.subarray(12))),
+        ulawDecodeSample,
+      );
+      assert.ok(toneDominance(pcm, 1000, [400, 770, 1336, 2000], 8000) > 1000, JSON.stringify(f));
+      assert.ok(
+        toneDominance(pcm, 1000, [770, 1336], 8000) > 1000,
+        'no trace of the pressed digit (5: 770 + 1336 Hz)',
+      );
+    } finally {
+      c.close();
+    }
+  }
+});
+
+test('DTMF-security zero / DTMF / random: the far end gets a key press, not the pressed one', async () => {
+  for (const [body, check] of [
+    [{ 'DTMF-security': 'zero' }, (code: number) => code === 0],
+    [{ 'DTMF-security': 'DTMF', digit: '#' }, (code: number) => code === 11],
+    [{ 'DTMF-security': 'random' }, (code: number) => code !== 5 && code <= 11],
+  ] as const) {
+    const { c, sent } = await securedCall(body);
+    try {
+      const got = await collect(c.b, sent.length);
+      const events = got.filter((k) => (k[1]! & 0x7f) === 101);
+      assert.equal(events.length, 8, 'every event packet passes');
+      assert.equal(new Set(events.map((k) => k[12])).size, 1, 'one code for the whole event');
+      assert.ok(check(events[0]![12]!), `${JSON.stringify(body)}: code ${events[0]![12]}`);
+      // Everything else about the packets is as sent.
+      assert.deepEqual(
+        events.map((k) => [k.readUInt16BE(2), k.readUInt32BE(4), k.subarray(13).toString('hex')]),
+        sent
+          .filter((k) => (k[1]! & 0x7f) === 101)
+          .map((k) => [k.readUInt16BE(2), k.readUInt32BE(4), k.subarray(13).toString('hex')]),
+      );
+    } finally {
+      c.close();
+    }
+  }
+});
+
+test('DTMF-security off unblocks; an unknown mode or digit is an error and changes nothing', async () => {
+  const c = await mediaCall(p);
+  try {
+    const bad = await p.ng.request({ command: 'block DTMF', 'call-id': c.callId, 'DTMF-security': 'loud' });
+    assert.equal(bad.result, 'error');
+    assert.match(String(bad['error-reason']), /Unknown DTMF-security mode 'loud'/);
+    const badDigit = await p.ng.request({
+      command: 'block DTMF',
+      'call-id': c.callId,
+      'DTMF-security': 'DTMF',
+      digit: 'X',
+    });
+    assert.equal(badDigit.result, 'error');
+    let q = await p.ng.request({ command: 'query', 'call-id': c.callId });
+    assert.equal(q['media control'], undefined, 'nothing blocked by the failed requests');
+    await p.ng.request({ command: 'block DTMF', 'call-id': c.callId });
+    const off = await p.ng.request({ command: 'block DTMF', 'call-id': c.callId, 'DTMF-security': 'off' });
+    assert.equal(off.result, 'ok');
+    q = await p.ng.request({ command: 'query', 'call-id': c.callId });
+    assert.equal(q['media control'], undefined);
   } finally {
     c.close();
   }

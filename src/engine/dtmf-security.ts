@@ -1,0 +1,116 @@
+/**
+ * `block DTMF` with `DTMF-security`: what a blocked RFC 4733 event becomes instead of simply disappearing.
+ *
+ * - `drop` (the default): the event packets are dropped.
+ * - `zero`, `DTMF` (a digit of the caller's choice), `random` (another digit, the same for all packets of one
+ *   event): the event packets pass with their event code replaced, so the far end still gets a key press,
+ *   just not the one pressed (against leaking PINs while keeping an IVR moving).
+ * - `silence`, `tone`: each event packet becomes an audio packet of the stream's own codec (PCMU, PCMA or G.722)
+ *   carrying silence or a sine, covering the time the event packet added (its duration minus what earlier
+ *   packets of the event covered), at the event's timestamp plus that earlier duration; the end packet's
+ *   retransmissions add nothing and are dropped. The stream keeps its SSRC and sequence numbers.
+ *
+ * An event is one RTP timestamp (RFC 4733: all packets of an event carry its start time).
+ */
+import { randomInt } from 'node:crypto';
+import { ALAW_ENCODE, ULAW_ENCODE } from '../media/g711.js';
+import { G722Encoder } from '../media/g722.js';
+
+export type DtmfSecurity = 'drop' | 'silence' | 'tone' | 'random' | 'zero' | 'DTMF';
+
+export interface DtmfSecurityOptions {
+  mode: DtmfSecurity;
+  /** `DTMF` mode: the event code sent instead (0-15). */
+  digit?: number;
+  /** `tone` mode: frequency in Hz and level in dBFS (negative). */
+  frequency?: number;
+  volumeDb?: number;
+}
+
+export const DEFAULT_TONE_HZ = 400;
+export const DEFAULT_TONE_DB = -15;
+/** Longest audio one event packet may become (samples at 8 kHz: 200 ms); more is left as a gap. */
+const MAX_SAMPLES = 1600;
+
+/** Payload types of the codecs audio can be made in: 0 PCMU, 8 PCMA, 9 G.722 (all 8000 on the RTP clock). */
+export function synthesisable(pt: number | undefined): pt is 0 | 8 | 9 {
+  return pt === 0 || pt === 8 || pt === 9;
+}
+
+/** Maps a `DTMF-security` value (any case) to a mode; undefined for `off` and unknown values. */
+export function parseDtmfSecurity(v: string): DtmfSecurity | 'off' | undefined {
+  const m = v.trim().toLowerCase();
+  if (m === 'dtmf') return 'DTMF';
+  return (['drop', 'silence', 'tone', 'random', 'zero', 'off'] as const).find((x) => x === m);
+}
+
+export class DtmfReplacer {
+  private eventTs = -1;
+  /** Timestamp units of the current event already covered (silence/tone) and its replacement code. */
+  private covered = 0;
+  private code = 0;
+  private g722: G722Encoder | undefined;
+
+  constructor(readonly opts: DtmfSecurityOptions) {}
+
+  /**
+   * One blocked event packet (`msg`, payload at [off, end)): 'drop', 'keep' (its event code was rewritten
+   * in place), or the audio packet to send instead, in payload type `audioPt` (see {@link synthesisable};
+   * without one the packet is dropped).
+   */
+  replace(msg: Buffer, off: number, end: number, audioPt: number | undefined): 'drop' | 'keep' | Buffer {
+    const mode = this.opts.mode;
+    if (mode === 'drop' || end - off < 4) return 'drop';
+    const ts = msg.readUInt32BE(4);
+    const fresh = ts !== this.eventTs;
+    if (fresh) {
+      this.eventTs = ts;
+      this.covered = 0;
+      this.g722 = undefined;
+      this.code = this.replacementCode(msg[off]!);
+    }
+    if (mode === 'zero' || mode === 'DTMF' || mode === 'random') {
+      msg[off] = this.code;
+      return 'keep';
+    }
+    if (!synthesisable(audioPt)) return 'drop';
+    const duration = msg.readUInt16BE(off + 2);
+    const samples = duration - this.covered;
+    if (samples <= 0) return 'drop';
+    const start = this.covered;
+    this.covered = duration;
+    return this.audio(msg, audioPt, ts + start, start, Math.min(samples, MAX_SAMPLES));
+  }
+
+  private replacementCode(pressed: number): number {
+    if (this.opts.mode === 'zero') return 0;
+    if (this.opts.mode === 'DTMF') return this.opts.digit ?? 0;
+    // Another of the twelve keys of a phone pad (0-9, *, #).
+    const other = randomInt(11);
+    return other >= pressed ? other + 1 : other;
+  }
+
+  private audio(msg: Buffer, pt: 0 | 8 | 9, ts: number, offset: number, n: number): Buffer {
+    const out = Buffer.alloc(12 + n);
+    out[0] = 0x80;
+    out[1] = pt;
+    msg.copy(out, 2, 2, 4); // sequence number
+    out.writeUInt32BE(ts >>> 0, 4);
+    msg.copy(out, 8, 8, 12); // SSRC
+    const pcm = new Int16Array(n);
+    if (this.opts.mode === 'tone') {
+      const amp = 32767 * 10 ** ((this.opts.volumeDb ?? DEFAULT_TONE_DB) / 20);
+      const w = (2 * Math.PI * (this.opts.frequency ?? DEFAULT_TONE_HZ)) / 8000;
+      for (let i = 0; i < n; i++) pcm[i] = Math.round(amp * Math.sin(w * (offset + i)));
+    }
+    const payload = out.subarray(12);
+    if (pt === 9) {
+      this.g722 ??= new G722Encoder();
+      this.g722.encode(pcm, payload);
+    } else {
+      const table = pt === 0 ? ULAW_ENCODE : ALAW_ENCODE;
+      for (let i = 0; i < n; i++) payload[i] = table[pcm[i]! & 0xffff]!;
+    }
+    return out;
+  }
+}
