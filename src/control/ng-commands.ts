@@ -110,7 +110,7 @@ export class NgDispatcher {
         const p = parseSignal(body, command);
         const r = command === 'offer' ? await this.engine.offer(p.opts) : await this.engine.answer(p.opts);
         const warnings = [...p.warnings, ...r.warnings];
-        if (this.media) warnings.push(...(await mediaAfterSignal(this.engine, this.media, p.dict)));
+        if (this.media) warnings.push(...(await mediaAfterSignal(this.engine, this.media, p.dict, command)));
         const reply: BDict = { result: 'ok', sdp: r.sdp };
         if (warnings.length) reply.warning = warnings.join('; ');
         return reply;

@@ -7,6 +7,7 @@ import type { Call } from '../engine/call.js';
 import type { Engine } from '../engine/engine.js';
 import type { BlockKind, MediaService, Target } from '../engine/media-control.js';
 import { type DtmfSecurityOptions, parseDtmfSecurity } from '../engine/dtmf-security.js';
+import type { MohConfig } from '../engine/moh.js';
 import { EngineError } from '../engine/options.js';
 import type { BDict, BValue } from '../wire/bencode.js';
 import { dtmfCharToEvent } from '../wire/rtp-event.js';
@@ -122,6 +123,33 @@ function dtmfSecurity(m: Dict): DtmfSecurityOptions | 'off' | undefined {
   return o;
 }
 
+/** The `moh` dictionary: `file`, `blob` or `blob64`, and `connection: zero`; problems become warnings. */
+function mohConfig(raw: BValue, warnings: string[]): MohConfig | undefined {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || Buffer.isBuffer(raw)) {
+    warnings.push(`'moh' must be a dictionary: ignored`);
+    return undefined;
+  }
+  const d = normalizeDict(raw as BDict);
+  const file = str(d, 'file');
+  const bytes = file === undefined ? blob(d) : undefined;
+  if (file === undefined && !bytes) {
+    warnings.push(
+      `'moh' without file, blob or blob64 ignored${d.has('db id') ? ' (db-id is not supported)' : ''}`,
+    );
+    return undefined;
+  }
+  const mode = str(d, 'mode');
+  if (mode !== undefined && normalizeKey(mode) !== 'sendonly')
+    warnings.push(`'moh' mode '${mode}' is not supported yet: sendonly used`);
+  const conn = str(d, 'connection');
+  if (conn !== undefined && normalizeKey(conn) !== 'zero')
+    warnings.push(`'moh' connection '${conn}' ignored`);
+  return {
+    source: file !== undefined ? { file } : { bytes: bytes! },
+    connectionZero: conn !== undefined && normalizeKey(conn) === 'zero',
+  };
+}
+
 /** Handles one media command; `command` is normalised (lowercase, spaces). */
 export async function handleMediaCommand(
   engine: Engine,
@@ -213,11 +241,23 @@ export function parseHostPort(s: string): { host: string; port: number } | undef
  * After a successful offer/answer: `record call` (yes/on starts, no/off stops) and a per-call
  * `DTMF-log-dest`, read from the normalised request. Returns warnings for values it could not use.
  */
-export async function mediaAfterSignal(engine: Engine, media: MediaService, m: Dict): Promise<string[]> {
+export async function mediaAfterSignal(
+  engine: Engine,
+  media: MediaService,
+  m: Dict,
+  command: 'offer' | 'answer',
+): Promise<string[]> {
   const call = engine.calls.get(str(m, 'call id') ?? '');
   if (!call) return [];
   const warnings: string[] = [];
   const o: Parameters<MediaService['afterSignal']>[1] = {};
+  const moh = m.get('moh');
+  if (moh !== undefined) {
+    // The holder: the offerer on offer, the answerer (to-tag) on answer.
+    const party = call.byTag(str(m, command === 'offer' ? 'from tag' : 'to tag') ?? '');
+    const config = mohConfig(moh, warnings);
+    if (party && config) o.moh = { party, config };
+  }
   const rec = str(m, 'record call');
   if (rec !== undefined) {
     if (/^(yes|on|true)$/i.test(rec)) o.recordCall = true;

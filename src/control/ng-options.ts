@@ -87,6 +87,7 @@ const PLAIN_KEYS = new Set([
   // Read by the media front end after the offer/answer (ng-media.ts).
   'record call',
   'dtmf log dest',
+  'moh',
 ]);
 
 const FLAG_WORDS = new Set([

@@ -14,6 +14,7 @@ import type { Logger } from '../util/log.js';
 import type { Call, MediaSide, Monologue } from './call.js';
 import type { Engine } from './engine.js';
 import { streamCodec } from './media-codec.js';
+import { MOH_REPEAT, type MohConfig, type MohState, onHold } from './moh.js';
 import { EngineError } from './options.js';
 import type { DtmfSecurityOptions } from './dtmf-security.js';
 import { DtmfInjection, Playback } from './playback.js';
@@ -67,6 +68,8 @@ class CallMedia {
   readonly streams = new Map<MediaSide, StreamDuties>();
   recording: CallRecording | undefined;
   dtmfLogDest: { host: string; port: number } | undefined;
+  /** Music on hold of the parties that gave it. */
+  readonly moh = new Map<Monologue, MohState>();
 }
 
 export class MediaService {
@@ -159,18 +162,55 @@ export class MediaService {
    */
   async afterSignal(
     call: Call,
-    o: { recordCall?: boolean; dtmfLogDest?: { host: string; port: number } },
+    o: {
+      recordCall?: boolean;
+      dtmfLogDest?: { host: string; port: number };
+      moh?: { party: Monologue; config: MohConfig };
+    },
   ): Promise<void> {
     // Most calls never get a media duty: they keep no media state and no per-stream objects.
     const detecting = o.dtmfLogDest !== undefined || this.config.dtmfLogDest !== undefined;
     const converting = call.monologues.some((m) => m.media.some((s) => s.transcode !== undefined));
-    if (!this.calls.has(call) && o.recordCall !== true && !detecting && !converting) return;
+    if (!this.calls.has(call) && o.recordCall !== true && !detecting && !converting && !o.moh) return;
     const st = this.state(call);
     if (o.dtmfLogDest) st.dtmfLogDest = o.dtmfLogDest;
+    if (o.moh) {
+      const prev = st.moh.get(o.moh.party);
+      st.moh.set(o.moh.party, { ...o.moh.config, playing: prev?.playing });
+    }
     if (o.recordCall === true) await this.startRecording(call);
     else if (o.recordCall === false) await this.stopRecording(call);
     this.sync(call);
     st.recording?.writeMeta();
+    if (st.moh.size) await this.musicOnHold(call, st);
+  }
+
+  /** Starts the music of holders whose SDP now holds the call, stops it where the hold ended. */
+  private async musicOnHold(call: Call, st: CallMedia): Promise<void> {
+    const failed: string[] = [];
+    for (const [party, moh] of st.moh) {
+      if (!call.monologues.includes(party)) {
+        st.moh.delete(party);
+        continue;
+      }
+      const held = onHold(party, moh.connectionZero);
+      const current = this.sync(call).find((d) => d.party === party && d.side.pair !== null)?.insertion;
+      const ours = moh.playing !== undefined && current === moh.playing;
+      // A playback the control side started keeps the stream; the music waits for the next signal.
+      if (held && !ours && current === undefined) {
+        try {
+          await this.playMedia(call, [party], { ...moh.source, repeat: MOH_REPEAT });
+          moh.playing = this.streamOf(call, party).insertion;
+        } catch (e) {
+          if (!(e instanceof EngineError)) throw e;
+          failed.push(`music on hold: ${e.reason}`);
+        }
+      } else if (!held && ours) {
+        this.stopMedia(call, [party]);
+        moh.playing = undefined;
+      } else if (!held) moh.playing = undefined;
+    }
+    if (failed.length) throw new EngineError(failed.join('; '));
   }
 
   /** Block; for DTMF, `security` says what blocked events become (default: dropped). */
