@@ -183,6 +183,8 @@ export async function handleMediaCommand(
       if (bytes) req.bytes = bytes;
       const repeat = int(m, 'repeat times', 1, 10_000);
       if (repeat !== undefined) req.repeat = repeat;
+      const repeatFor = int(m, 'repeat duration', 1, 86_400_000);
+      if (repeatFor !== undefined) req.repeatDurationMs = repeatFor;
       const start = int(m, 'start pos', 0, 86_400_000);
       if (start !== undefined) req.startPosMs = start;
       const duration = await media.playMedia(call, parties, req);

@@ -49,6 +49,8 @@ export interface PlayMediaRequest {
   file?: string;
   bytes?: Buffer;
   repeat?: number;
+  /** `repeat-duration`: play (looping) for this long, ms; takes precedence over `repeat`. */
+  repeatDurationMs?: number;
   startPosMs?: number;
 }
 
@@ -300,7 +302,11 @@ export class MediaService {
         pk,
         {
           payloadType: codec.payloadType,
-          repeat: Math.max(1, Math.min(req.repeat ?? 1, 10_000)),
+          repeat:
+            req.repeatDurationMs !== undefined ? 10_000 : Math.max(1, Math.min(req.repeat ?? 1, 10_000)),
+          ...(req.repeatDurationMs !== undefined && {
+            maxFrames: Math.max(1, Math.ceil(req.repeatDurationMs / codec.ptimeMs)),
+          }),
           startFrame: pk.frameAtMs(req.startPosMs ?? 0),
           source,
         },

@@ -77,6 +77,8 @@ export interface PlaybackOptions {
   startFrame: number;
   /** What was asked to play, for `query`. */
   source: string;
+  /** At most this many frames in all (`repeat-duration`). */
+  maxFrames?: number;
 }
 
 /** `play media`: a prompt's frames, paced at the packetizer's ptime. */
@@ -93,7 +95,7 @@ export class Playback extends PacedInsertion {
     super(target, onEnd);
     const frames = packetizer.frameCount;
     const first = Math.min(options.startFrame, frames);
-    this.total = frames - first + (options.repeat - 1) * frames;
+    this.total = Math.min(frames - first + (options.repeat - 1) * frames, options.maxFrames ?? Infinity);
   }
 
   protected get count(): number {

@@ -141,6 +141,32 @@ test('play media: a binary blob arrives as bytes and plays', async () => {
   }
 });
 
+test('repeat-times plays the file that often; repeat-duration loops it for that long, then stops', async () => {
+  const wav = toneWav(1000, 8000, 1, 0.1).toString('base64'); // 5 frames of 20 ms
+  for (const [opts, frames] of [
+    [{ 'repeat-times': 3 }, 15],
+    [{ 'repeat-duration': 330 }, 17],
+    [{ 'repeat-duration': 330, 'repeat-times': 1 }, 17],
+  ] as const) {
+    const c = await mediaCall(p, PCMU);
+    try {
+      const r = await p.ng.request({
+        command: 'play media',
+        'call-id': c.callId,
+        'from-tag': 'tagA',
+        blob64: wav,
+        ...opts,
+      });
+      assert.equal(r.result, 'ok', JSON.stringify(r));
+      const pkts = await collectUntilQuiet(c.b, 300);
+      assert.equal(pkts.length, frames, JSON.stringify(opts));
+      checkTone(pkts, 0, 'PCMU');
+    } finally {
+      c.close();
+    }
+  }
+});
+
 test('playback into a relayed stream keeps seq and timestamps monotonic across start and stop', async () => {
   const c = await mediaCall(p);
   try {
