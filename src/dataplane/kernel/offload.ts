@@ -1,9 +1,9 @@
 /**
  * The kernel offload manager: decides which legs the kernel forwards, keeps the nftables entries in step in
- * batched transactions over one netfilter netlink socket (which owns the tables), and merges the kernel's per-entry counters into
- * the legs' own counters (so `query`, totals, statistics and the timeouts see kernel-forwarded packets).
- * Counters are read when asked for (`fresh`: before a reply that reports them; reads are shared) and otherwise
- * every `syncMs`, which only has to stay well inside the media timeouts.
+ * batched transactions over one netfilter netlink socket (which owns the tables), and merges the kernel's
+ * per-entry counters into the legs' own counters (so `query`, totals, statistics and the timeouts see
+ * kernel-forwarded packets). Counters are read when asked for (`fresh`: before a reply that reports them;
+ * reads are shared) and otherwise every `syncMs`, which only has to stay well inside the media timeouts.
  *
  * A leg is offloaded while it needs no per-packet work in userspace: its endpoint was learned from a packet,
  * it has no taps (recording, playback, DTMF blocking or detection...), it is not blocked, its stream is plain
@@ -341,7 +341,7 @@ export class KernelOffload {
       if (this.keys.has(k) || (!numbered && t.egress.size + newEgress.size >= MAX_EGRESS)) c.next = null;
       else {
         this.keys.set(k, c.leg);
-        newEgress.add(egressKey);
+        if (!numbered) newEgress.add(egressKey);
       }
     }
     if (changes.some((c) => c.st.installed !== null)) await this.sync(); // final counts of entries going away
