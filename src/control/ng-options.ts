@@ -226,7 +226,15 @@ export function parseSignal(d: BDict, command: 'offer' | 'answer'): ParsedSignal
     else if (k !== 'default') warnings.push(`ICE '${ice}' is not supported yet: ICE attributes removed`);
   }
   const tp = str(m, 'transport protocol');
-  if (tp !== undefined && normalizeKey(tp) !== 'accept' && !sdpUsesProtocol(sdp, tp)) {
+  const rtpProto = tp?.toUpperCase();
+  if (
+    rtpProto === 'RTP/AVP' ||
+    rtpProto === 'RTP/AVPF' ||
+    rtpProto === 'RTP/SAVP' ||
+    rtpProto === 'RTP/SAVPF'
+  )
+    opts.transportProtocol = rtpProto;
+  else if (tp !== undefined && normalizeKey(tp) !== 'accept' && !sdpUsesProtocol(sdp, tp)) {
     warnings.push(`Transport protocol conversion to '${tp}' is not supported yet: protocol left as offered`);
   }
   const tos = str(m, 'tos');

@@ -30,9 +30,13 @@ export class PacketCounters implements Counters {
 
 /**
  * Per-packet duties that need userspace (playback bookkeeping, DTMF blocking, recording...). A tap returns
- * false to drop the packet. Legs without taps skip the call entirely.
+ * false to drop the packet, true to pass it on, or a buffer that replaces it for the taps after it and the
+ * forwarding (SRTP decryption). Legs without taps skip the call entirely.
  */
-export type PacketTap = (msg: Buffer, leg: RelayLeg, isRtcp: boolean) => boolean;
+export type PacketTap = (msg: Buffer, leg: RelayLeg, isRtcp: boolean) => boolean | Buffer;
+
+/** Turns what is sent to a leg's party into what goes on the wire (SRTP encryption); null drops it. */
+export type PacketProtect = (msg: Buffer) => Buffer | null;
 
 /** A payload conversion of forwarded RTP (codec transcode; see engine/transcode). */
 export interface PayloadConversion {
@@ -65,6 +69,8 @@ export interface RelayLeg {
   blocked: boolean;
   /** Per-packet duties; assign a new array to change them (dataplanes watch the assignment). */
   taps: PacketTap[];
+  /** Applied to every packet sent to this leg's party, forwarded or generated (SRTP towards it). */
+  protect: PacketProtect | null;
   readonly rtp: Counters;
   readonly rtcp: Counters;
   /** Packets dropped: no destination yet, strict source, blocked, malformed. */
@@ -114,6 +120,7 @@ export class DgramRelayLeg implements RelayLeg {
   /** Media blocked: packets are counted and dropped. */
   blocked = false;
   taps: PacketTap[] = [];
+  protect: PacketProtect | null = null;
   readonly rtp = new PacketCounters();
   readonly rtcp = new PacketCounters();
   /** Packets dropped: no destination yet, strict source, blocked. */
@@ -174,12 +181,15 @@ export class DgramRelayLeg implements RelayLeg {
       this.dropped++;
       return;
     }
+    let data = msg;
     if (this.taps.length !== 0) {
       for (const tap of this.taps) {
-        if (!tap(msg, this, isRtcp)) {
+        const r = tap(data, this, isRtcp);
+        if (r === false) {
           this.dropped++;
           return;
         }
+        if (r !== true) data = r;
       }
     }
     const out = isRtcp && !this.isRtcp ? this.rtcpSink : this.sink;
@@ -188,7 +198,12 @@ export class DgramRelayLeg implements RelayLeg {
       this.dropped++;
       return;
     }
-    out.socket.send(msg, dest.port, dest.address);
+    const wire = out.protect ? out.protect(data) : data;
+    if (!wire) {
+      this.dropped++;
+      return;
+    }
+    out.socket.send(wire, dest.port, dest.address);
   }
 
   /**
@@ -202,7 +217,9 @@ export class DgramRelayLeg implements RelayLeg {
   sendToParty(msg: Buffer): boolean {
     const dest = this.endpoint;
     if (!dest || this.closed) return false;
-    this.socket.send(msg, dest.port, dest.address);
+    const wire = this.protect ? this.protect(msg) : msg;
+    if (!wire) return false;
+    this.socket.send(wire, dest.port, dest.address);
     return true;
   }
 

@@ -7,6 +7,7 @@ import type { Endpoint } from '../dataplane/relay-leg.js';
 import type { LegPair } from '../dataplane/userspace.js';
 import type { SdpDirection } from '../wire/sdp.js';
 import type { MediaInterface } from './interfaces.js';
+import type { SdesState } from './srtp-bridge.js';
 import type { TranscodeOffer, Transcoding } from './transcode.js';
 
 export class MediaSide {
@@ -31,6 +32,8 @@ export class MediaSide {
   transcodeOffer: TranscodeOffer | undefined;
   /** Conversion of the packets this party sends (set by an answer that picked an added codec). */
   transcode: Transcoding | undefined;
+  /** SDES-SRTP the proxy terminates towards this party (engine/srtp-bridge). */
+  sdes: SdesState | undefined;
 
   constructor(
     readonly index: number,

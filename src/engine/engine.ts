@@ -12,6 +12,7 @@ import { applyEndpoints, endpointsOf, moved, wire } from './endpoints.js';
 import type { InterfaceSet, MediaInterface } from './interfaces.js';
 import { EngineError, type RtcpMuxMode, type SignalOptions, type SignalResult } from './options.js';
 import { type MediaPlan, rewriteSdp } from './sdp-rewrite.js';
+import { bridgeSrtp, planSrtpAnswer, planSrtpOffer } from './srtp-bridge.js';
 import { EngineStats } from './stats.js';
 
 export interface EngineConfig {
@@ -149,8 +150,17 @@ export class Engine {
       const removeFormats = this.codecRemoval(m, filtered.removed, tc.add.length, warnings);
       fm.strippedCodecs = codecNames(m, removeFormats);
       fm.transcodeOffer = tc.offer;
-      plans.push({ side: tm, mux, rtcpOnRtpPort: require, removeFormats, addFormats: tc.add });
+      const srtp = planSrtpOffer(m, fm, tm, o.transportProtocol, warnings);
+      plans.push({
+        side: tm,
+        mux,
+        rtcpOnRtpPort: require,
+        removeFormats,
+        addFormats: tc.add,
+        ...(srtp && { srtp }),
+      });
       wire(fm, tm);
+      bridgeSrtp(fm, tm);
     }
     if (sdp.media.length === 0) warnings.push('SDP has no media sections');
     const address = o.mediaAddress ?? toIface.advertised;
@@ -223,14 +233,17 @@ export class Engine {
         }
         om.transcode = tc.offerer;
         am.transcode = tc.answerer;
+        const srtp = planSrtpAnswer(m, om, am, warnings);
         plans.push({
           side: om,
           mux: om.rtcpMux,
           rtcpOnRtpPort: om.rtcpMux,
           removeFormats: [...stripped, ...tc.remove],
           replaceFormat: tc.replace,
+          ...(srtp && { srtp }),
         });
         wire(om, am);
+        bridgeSrtp(om, am);
       }
       if (!call.answered) {
         call.answered = true;

@@ -38,6 +38,11 @@ export interface SignalOptions {
   rtcpMux?: RtcpMuxMode[];
   /** Strip ICE attributes (the only ICE mode so far; other modes strip too, with a warning). */
   iceRemove?: boolean;
+  /**
+   * `transport-protocol` on an offer: the protocol the recipient gets. Between RTP/AVP(F) and RTP/SAVP(F) the
+   * proxy terminates SDES-SRTP on the SRTP side (engine/srtp-bridge).
+   */
+  transportProtocol?: 'RTP/AVP' | 'RTP/AVPF' | 'RTP/SAVP' | 'RTP/SAVPF';
   /** Codecs to remove from the SDP the recipient gets (no transcoding involved). */
   codec?: CodecFilter;
   metadata?: string;

@@ -22,6 +22,8 @@ export interface MediaPlan {
   addFormats?: number[];
   /** A payload type answered in place of another: [answered, what the recipient gets] (transcoding). */
   replaceFormat?: [number, number];
+  /** SRTP terminated here: the recipient's protocol, and the `a=crypto` values it gets (none: plain). */
+  srtp?: { proto: string; crypto: string[] };
 }
 
 export interface RewritePlan {
@@ -77,6 +79,8 @@ function layoutAttributes(m: SdpMedia, plan: RewritePlan, index: number, directi
     const a = l.value;
     const name = attrName(a);
     if (iceAttributeNames.has(name) || name === 'rtcp' || name === 'rtcp-mux') continue;
+    // SRTP terminated here: the sender's keys are not the recipient's business (ours are added below).
+    if (name === 'crypto' && plan.media[index]?.srtp) continue;
     if (isDirection(name) && !keepDirection) continue;
     if (name === 'ptime') tail.push(a);
     else if (CODEC_ATTRIBUTES.has(name) && rtp) codec.push({ value: a, name, payload: attrPayload(a) });
@@ -135,6 +139,7 @@ export function rewriteSdp(sdp: Sdp, plan: RewritePlan): string {
     if (p.removeFormats?.length) m.removeFormats(p.removeFormats);
     if (p.addFormats?.length) m.formats = withAddedFormats(m, p.addFormats);
     if (p.replaceFormat) replaceFormat(m, p.replaceFormat);
+    if (p.srtp) m.proto = p.srtp.proto;
     const rtpPort = p.side.pair.rtp.localPort;
     m.port = rtpPort;
     if (m.connection) m.connection = conn;
@@ -148,6 +153,7 @@ export function rewriteSdp(sdp: Sdp, plan: RewritePlan): string {
       else if (mode === 'default') attrs.owned.push(`rtcp:${rtcpPort}`);
       if (p.mux) attrs.owned.push('rtcp-mux');
     }
+    for (const c of p.srtp?.crypto ?? []) attrs.owned.push(c);
     for (const a of attrs.tail) attrs.owned.push(a);
     const lines = attrs.head;
     for (const value of attrs.owned) lines.push({ type: 'a', value });

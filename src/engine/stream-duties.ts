@@ -131,7 +131,8 @@ export class StreamDuties implements InsertTarget {
     const inDataplane =
       t !== undefined &&
       !this.needsPackets() &&
-      source !== null &&
+      // Another tap on the leg (SRTP) keeps its packets in JavaScript, where the worker does not convert.
+      source?.taps.every((x) => x === this.tap) &&
       ((this.converter === source && this.convertedWith === t) ||
         source.convert?.({
           fromPt: t.fromPt,

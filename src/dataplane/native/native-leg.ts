@@ -3,7 +3,15 @@
  * object is the engine's view of it. Counters and the endpoint generation are read from memory the workers
  * write (no call per read); configuration changes are small addon calls made from the setters.
  */
-import type { Counters, Endpoint, Learning, PacketTap, PayloadConversion, RelayLeg } from '../relay-leg.js';
+import type {
+  Counters,
+  Endpoint,
+  Learning,
+  PacketProtect,
+  PacketTap,
+  PayloadConversion,
+  RelayLeg,
+} from '../relay-leg.js';
 import type { NativeRelayAddon, RelayHandle } from './addon.js';
 
 /** Doubles per slot and their order (relay.c `shared_slot_t`). */
@@ -78,6 +86,7 @@ export class NativeRelayLeg implements RelayLeg {
   private _strict = false;
   private _blocked = false;
   private _taps: PacketTap[] = [];
+  protect: PacketProtect | null = null;
   private _sink: NativeRelayLeg | null = null;
   private _rtcpSink: NativeRelayLeg | null = null;
   private endpointCache: Endpoint | null = null;
@@ -250,19 +259,23 @@ export class NativeRelayLeg implements RelayLeg {
 
   /** A packet of this (tapped) leg, already counted by the worker: run the taps, then forward it. */
   deliver(msg: Buffer, isRtcp: boolean): void {
+    let data = msg;
     for (const tap of this._taps) {
-      if (!tap(msg, this, isRtcp)) {
+      const r = tap(data, this, isRtcp);
+      if (r === false) {
         this.droppedExtra++;
         return;
       }
+      if (r !== true) data = r;
     }
     const out = isRtcp && !this.isRtcp ? this._rtcpSink : this._sink;
-    if (!out || out._closed || !out.sendToParty(msg)) this.droppedExtra++;
+    if (!out || out._closed || !out.sendToParty(data)) this.droppedExtra++;
   }
 
   sendToParty(msg: Buffer): boolean {
     if (this._closed) return false;
-    return this.ctx.addon.send(this.ctx.handle, this.slot, msg);
+    const wire = this.protect ? this.protect(msg) : msg;
+    return wire !== null && this.ctx.addon.send(this.ctx.handle, this.slot, wire);
   }
 
   /**

@@ -1,0 +1,212 @@
+/**
+ * SDES-SRTP terminated by the proxy, between a party speaking RTP/SAVP(F) and one speaking RTP/AVP(F)
+ * (ng `transport-protocol` on the offer). The SRTP party's side carries an {@link SdesState}: the `a=crypto`
+ * lines we gave it (our keys: what we encrypt with towards it) and, once both are known, one context that
+ * decrypts what it sends (its key) and one that encrypts what we send to it. Its legs then get a tap that
+ * decrypts arriving SRTP/SRTCP before every other duty and a `protect` that encrypts everything sent to it,
+ * forwarded or generated (playback, DTMF); the plain party's legs get a pass-through tap, which keeps their
+ * packets in JavaScript (the native worker and the kernel cannot encrypt). Packets that fail authentication
+ * are dropped and counted as errors of the leg they arrived on.
+ *
+ * Offer AVP -> SAVP: the recipient is offered AES_CM_128_HMAC_SHA1_80 (tag 1) and _32 (tag 2), each with a
+ * key of ours; its answer picks one and brings its own key. Offer SAVP -> AVP: the offerer's first line with
+ * a suite we support is accepted now; the answer it gets carries that tag and suite with a key of ours.
+ */
+import { randomBytes } from 'node:crypto';
+import type { PacketTap, RelayLeg } from '../dataplane/relay-leg.js';
+import { SRTP_SUITES, SrtpContext, type SrtpSuite } from '../media/srtp.js';
+import type { SdpMedia } from '../wire/sdp.js';
+import type { MediaSide } from './call.js';
+import type { MediaPlan } from './sdp-rewrite.js';
+import type { SignalOptions } from './options.js';
+
+export interface CryptoLine {
+  tag: number;
+  suite: SrtpSuite;
+  /** base64 of master key || master salt (30 bytes). */
+  inline: string;
+}
+
+export interface SdesState {
+  /** Our lines: offered to the party (all), or answered / in use (one). */
+  ours: CryptoLine[];
+  /** Decrypts what the party sends; encrypts what we send it. Set once both keys are known. */
+  rx?: SrtpContext;
+  tx?: SrtpContext;
+  /** The party's key the current `rx` was made from (a re-offer with the same key keeps the context). */
+  theirs?: string;
+}
+
+export const isSecure = (proto: string): boolean => /^RTP\/SAVPF?$/i.test(proto);
+export const isPlainRtp = (proto: string): boolean => /^RTP\/AVPF?$/i.test(proto);
+
+/** `a=crypto` values of a media section we can use (`tag suite inline:key[|lifetime][|mki]`). */
+export function cryptoLines(m: SdpMedia): CryptoLine[] {
+  const out: CryptoLine[] = [];
+  for (const l of m.lines) {
+    if (l.type !== 'a' || !l.value.startsWith('crypto:')) continue;
+    const r = /^crypto:(\d{1,9})\s+(\S+)\s+inline:([A-Za-z0-9+/=]+)(\|[^\s]*)?/.exec(l.value);
+    if (!r) continue;
+    const suite = SRTP_SUITES.find((s) => s === r[2]);
+    if (!suite || Buffer.from(r[3]!, 'base64').length !== 30) continue;
+    out.push({ tag: Number(r[1]), suite, inline: r[3]! });
+  }
+  return out;
+}
+
+export function formatCrypto(c: CryptoLine): string {
+  return `crypto:${c.tag} ${c.suite} inline:${c.inline}`;
+}
+
+function newKey(): string {
+  return randomBytes(30).toString('base64');
+}
+
+/** The lines we offer to an SRTP recipient (kept over re-offers). */
+export function offerLines(prev: SdesState | undefined): CryptoLine[] {
+  if (prev?.ours.length) return prev.ours;
+  return SRTP_SUITES.map((suite, i) => ({ tag: i + 1, suite, inline: newKey() }));
+}
+
+/**
+ * The SRTP offerer's side: accept its first usable line (contexts ready at once) and answer with the same tag
+ * and suite and a key of ours; undefined when it offers nothing we support.
+ */
+export function acceptOffer(m: SdpMedia, prev: SdesState | undefined): SdesState | undefined {
+  const theirs = cryptoLines(m)[0];
+  if (!theirs) return undefined;
+  const keep =
+    prev?.ours.length === 1 && prev.ours[0]!.tag === theirs.tag && prev.ours[0]!.suite === theirs.suite;
+  const ours = keep ? prev!.ours[0]! : { tag: theirs.tag, suite: theirs.suite, inline: newKey() };
+  const same = keep && prev?.theirs === theirs.inline && prev.rx && prev.tx;
+  return {
+    ours: [ours],
+    theirs: theirs.inline,
+    rx: same ? prev!.rx : SrtpContext.fromInline(theirs.suite, theirs.inline),
+    tx: same ? prev!.tx : SrtpContext.fromInline(ours.suite, ours.inline),
+  };
+}
+
+/**
+ * The SRTP answerer's side, once its answer arrived: the line it picked among ours; undefined when it answered
+ * without SRTP or with nothing we offered.
+ */
+export function acceptAnswer(m: SdpMedia, state: SdesState): SdesState | undefined {
+  for (const theirs of cryptoLines(m)) {
+    const ours = state.ours.find((o) => o.tag === theirs.tag && o.suite === theirs.suite);
+    if (!ours) continue;
+    const same = state.theirs === theirs.inline && state.rx && state.tx && state.ours.length === 1;
+    return {
+      ours: [ours],
+      theirs: theirs.inline,
+      rx: same ? state.rx : SrtpContext.fromInline(theirs.suite, theirs.inline),
+      tx: same ? state.tx : SrtpContext.fromInline(ours.suite, ours.inline),
+    };
+  }
+  return undefined;
+}
+
+const isRtcpPacket = (p: Buffer): boolean => p.length > 1 && p[1]! >= 192 && p[1]! <= 223;
+
+/** What we install on a leg, to find and remove it again. */
+const installed = new WeakMap<RelayLeg, PacketTap>();
+
+function install(leg: RelayLeg, tap: PacketTap | undefined, protect: RelayLeg['protect']): void {
+  const old = installed.get(leg);
+  if (old === tap && leg.protect === protect) return;
+  const others = leg.taps.filter((t) => t !== old);
+  // Decryption goes first: every other duty sees plain RTP.
+  leg.taps = tap ? [tap, ...others] : others;
+  if (tap) installed.set(leg, tap);
+  else installed.delete(leg);
+  leg.protect = protect;
+  leg.onChange?.(leg);
+}
+
+const passThrough: PacketTap = () => true;
+
+/** Puts the SRTP duties of a media section's two sides on their legs (or takes them off). */
+export function bridgeSrtp(a: MediaSide, b: MediaSide): void {
+  for (const [side, peer] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    const legs = side.pair ? [side.pair.rtp, side.pair.rtcp] : [];
+    const s = side.sdes;
+    const active = s?.rx !== undefined && s.tx !== undefined;
+    const peerActive = peer.sdes?.rx !== undefined && peer.sdes.tx !== undefined;
+    for (const leg of legs) {
+      if (active) {
+        const rx = s!.rx!;
+        const tx = s!.tx!;
+        const tap: PacketTap = (msg, l, isRtcp) => {
+          const plain = isRtcp ? rx.unprotectRtcp(msg) : rx.unprotectRtp(msg);
+          if (!plain) (isRtcp ? l.rtcp : l.rtp).errors++;
+          return plain ?? false;
+        };
+        install(leg, tap, (msg) =>
+          leg.isRtcp || isRtcpPacket(msg) ? tx.protectRtcp(msg) : tx.protectRtp(msg),
+        );
+      } else install(leg, peerActive ? passThrough : undefined, null);
+    }
+  }
+}
+
+/** The offer's part: which side terminates SRTP, and what the recipient's m= section says. */
+export function planSrtpOffer(
+  m: SdpMedia,
+  from: MediaSide,
+  to: MediaSide,
+  target: SignalOptions['transportProtocol'],
+  warnings: string[],
+): MediaPlan['srtp'] {
+  const fromSecure = isSecure(m.proto);
+  if (!target || (!fromSecure && !isPlainRtp(m.proto)) || fromSecure === isSecure(target)) {
+    if (target && target.toUpperCase() !== m.proto.toUpperCase())
+      warnings.push(
+        `Transport protocol conversion from '${m.proto}' to '${target}' is not supported: left as offered`,
+      );
+    from.sdes = undefined;
+    to.sdes = undefined;
+    return undefined;
+  }
+  if (!fromSecure) {
+    // Plain offerer, SRTP recipient: offer our keys; the answer completes the contexts.
+    from.sdes = undefined;
+    to.sdes = { ...to.sdes, ours: offerLines(to.sdes) };
+    to.proto = target;
+    return { proto: target, crypto: to.sdes.ours.map(formatCrypto) };
+  }
+  const st = acceptOffer(m, from.sdes);
+  if (!st) {
+    warnings.push(
+      `No SDES crypto suite we support (${SRTP_SUITES.join(', ')}) in the offer: protocol left as offered`,
+    );
+    from.sdes = undefined;
+    to.sdes = undefined;
+    return undefined;
+  }
+  from.sdes = st;
+  to.sdes = undefined;
+  to.proto = target;
+  return { proto: target, crypto: [] };
+}
+
+/** The answer's part: complete the SRTP answerer's contexts, or give the SRTP offerer our key. */
+export function planSrtpAnswer(
+  m: SdpMedia,
+  offerer: MediaSide,
+  answerer: MediaSide,
+  warnings: string[],
+): MediaPlan['srtp'] {
+  if (answerer.sdes) {
+    const st = isSecure(m.proto) ? acceptAnswer(m, answerer.sdes) : undefined;
+    if (!st && isSecure(m.proto))
+      warnings.push('The answer picked no SDES crypto line that was offered: SRTP not terminated');
+    answerer.sdes = st;
+    return st ? { proto: offerer.proto, crypto: [] } : undefined;
+  }
+  if (offerer.sdes && isPlainRtp(m.proto))
+    return { proto: offerer.proto, crypto: offerer.sdes.ours.map(formatCrypto) };
+  return undefined;
+}
