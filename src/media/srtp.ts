@@ -6,6 +6,9 @@
  */
 import { createCipheriv, createHmac, timingSafeEqual } from 'node:crypto';
 
+/** SSRCs whose rollover state one context keeps. */
+const MAX_SSRCS = 64;
+
 export type SrtpSuite = 'AES_CM_128_HMAC_SHA1_80' | 'AES_CM_128_HMAC_SHA1_32';
 export const SRTP_SUITES: readonly SrtpSuite[] = ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'];
 
@@ -92,6 +95,12 @@ export class SrtpContext {
     this.tagBytes = suite === 'AES_CM_128_HMAC_SHA1_32' ? 4 : 10;
   }
 
+  /** Per-SSRC state, bounded: a stream rarely has more than a couple of SSRCs; the oldest goes first. */
+  private remember(ssrc: number, s: { roc: number; seq: number }): void {
+    if (this.roc.size >= MAX_SSRCS) this.roc.delete(this.roc.keys().next().value!);
+    this.roc.set(ssrc, s);
+  }
+
   /** From `inline:` key material (base64 of key || salt). */
   static fromInline(suite: SrtpSuite, inline: string): SrtpContext {
     const b = Buffer.from(inline, 'base64');
@@ -115,7 +124,7 @@ export class SrtpContext {
     let s = this.roc.get(ssrc);
     if (!s) {
       s = { roc: 0, seq };
-      this.roc.set(ssrc, s);
+      this.remember(ssrc, s);
     } else {
       // A wrap of the sequence (a jump back by more than half the space) starts the next rollover.
       if (seq < s.seq && s.seq - seq > 0x8000) s.roc = (s.roc + 1) >>> 0;
@@ -160,7 +169,7 @@ export class SrtpContext {
       this.failures++;
       return null;
     }
-    if (!s) this.roc.set(ssrc, { roc: v, seq });
+    if (!s) this.remember(ssrc, { roc: v, seq });
     else if (v > s.roc || (v === s.roc && seq > s.seq)) {
       s.roc = v;
       s.seq = seq;

@@ -81,3 +81,9 @@ test('fuzz: arbitrary bytes never throw, and never pass authentication', () => {
     { numRuns: 1000 },
   );
 });
+
+test('per-SSRC state is bounded: a sender changing SSRC endlessly does not grow the context', () => {
+  const tx = SrtpContext.fromInline('AES_CM_128_HMAC_SHA1_80', material);
+  for (let ssrc = 0; ssrc < 1000; ssrc++) tx.protectRtp(rtp(0, 1, 0, ssrc, Buffer.alloc(10)));
+  assert.ok((tx as unknown as { roc: Map<number, unknown> }).roc.size <= 64);
+});
