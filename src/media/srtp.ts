@@ -8,6 +8,16 @@ import { createCipheriv, createHmac, timingSafeEqual } from 'node:crypto';
 
 /** SSRCs whose rollover state one context keeps. */
 const MAX_SSRCS = 64;
+/** Packets behind the highest one received that are still accepted, once each (RFC 3711 3.3.2). */
+const REPLAY_WINDOW = 64n;
+
+interface SsrcState {
+  roc: number;
+  /** Highest sequence number sent or received (with `roc`: the highest index). */
+  seq: number;
+  /** Receiving: bit k set when the index `k` below the highest was received. */
+  seen?: bigint;
+}
 
 export type SrtpSuite = 'AES_CM_128_HMAC_SHA1_80' | 'AES_CM_128_HMAC_SHA1_32';
 export const SRTP_SUITES: readonly SrtpSuite[] = ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'];
@@ -78,7 +88,7 @@ export class SrtpContext {
   private readonly rtcp: SessionKeys;
   readonly tagBytes: number;
   /** Sending: rollover counters and last sequence per SSRC; receiving: highest index seen per SSRC. */
-  private readonly roc = new Map<number, { roc: number; seq: number }>();
+  private readonly roc = new Map<number, SsrcState>();
   private rtcpIndex = 0;
   /** Packets that failed authentication or were malformed (dropped). */
   failures = 0;
@@ -96,7 +106,7 @@ export class SrtpContext {
   }
 
   /** Per-SSRC state, bounded: a stream rarely has more than a couple of SSRCs; the oldest goes first. */
-  private remember(ssrc: number, s: { roc: number; seq: number }): void {
+  private remember(ssrc: number, s: SsrcState): void {
     if (this.roc.size >= MAX_SSRCS) this.roc.delete(this.roc.keys().next().value!);
     this.roc.set(ssrc, s);
   }
@@ -158,7 +168,10 @@ export class SrtpContext {
         if (seq - s.seq > 0x8000) v = s.roc - 1;
       } else if (s.seq - 0x8000 > seq) v = s.roc + 1;
     }
-    if (v < 0) {
+    const index = v * 0x10000 + seq;
+    const behind = s ? BigInt(s.roc * 0x10000 + s.seq - index) : -1n;
+    // Replayed, or too old to tell: dropped before any crypto work.
+    if (v < 0 || behind >= REPLAY_WINDOW || (behind >= 0n && ((s!.seen ?? 0n) >> behind) & 1n)) {
       this.failures++;
       return null;
     }
@@ -169,11 +182,13 @@ export class SrtpContext {
       this.failures++;
       return null;
     }
-    if (!s) this.remember(ssrc, { roc: v, seq });
-    else if (v > s.roc || (v === s.roc && seq > s.seq)) {
+    if (!s) this.remember(ssrc, { roc: v, seq, seen: 1n });
+    else if (behind < 0n) {
+      const ahead = -behind;
+      s.seen = ahead >= REPLAY_WINDOW ? 1n : (((s.seen ?? 0n) << ahead) | 1n) & ((1n << REPLAY_WINDOW) - 1n);
       s.roc = v;
       s.seq = seq;
-    }
+    } else s.seen = (s.seen ?? 0n) | (1n << behind);
     const out = Buffer.allocUnsafe(end);
     p.copy(out, 0, 0, off);
     ctr(this.rtp.encrypt, ivFor(this.rtp.salt, ssrc, v * 0x10000 + seq), p.subarray(off, end), out, off);

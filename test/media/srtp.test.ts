@@ -87,3 +87,20 @@ test('per-SSRC state is bounded: a sender changing SSRC endlessly does not grow 
   for (let ssrc = 0; ssrc < 1000; ssrc++) tx.protectRtp(rtp(0, 1, 0, ssrc, Buffer.alloc(10)));
   assert.ok((tx as unknown as { roc: Map<number, unknown> }).roc.size <= 64);
 });
+
+test('replay protection: a packet received twice, or more than 64 behind the newest, is dropped', () => {
+  const tx = SrtpContext.fromInline('AES_CM_128_HMAC_SHA1_80', material);
+  const rx = SrtpContext.fromInline('AES_CM_128_HMAC_SHA1_80', material);
+  const wire = Array.from(
+    { length: 100 },
+    (_, i) => tx.protectRtp(rtp(0, 1000 + i, 160 * i, 9, Buffer.alloc(20, i)))!,
+  );
+  assert.ok(rx.unprotectRtp(wire[10]!));
+  assert.equal(rx.unprotectRtp(wire[10]!), null, 'the same packet again');
+  assert.ok(rx.unprotectRtp(wire[5]!), 'late but new: accepted');
+  assert.equal(rx.unprotectRtp(wire[5]!), null);
+  assert.ok(rx.unprotectRtp(wire[99]!));
+  assert.equal(rx.unprotectRtp(wire[20]!), null, '79 behind the newest: outside the window');
+  assert.ok(rx.unprotectRtp(wire[40]!), '59 behind: inside');
+  assert.equal(rx.failures, 3);
+});
