@@ -1,7 +1,8 @@
 /**
  * Transcoding flags as Kamailio's rtpengine module sends them (`codec-mask=PCMU codec-transcode=PCMA` in
- * rtpengine_offer): one INVITE and its 200 OK through Kamailio, sent and answered by this test, against our
- * proxy and against Debian's rtpengine; the SDP each side gets must name the same codecs.
+ * rtpengine_offer), and SRTP towards the callee (`RTP/SAVP`): one INVITE and its 200 OK through Kamailio, sent
+ * and answered by this test, against our proxy and against Debian's rtpengine; the SDP each side gets must
+ * name the same codecs and protocols.
  */
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
@@ -56,10 +57,18 @@ function nextSip(s: Socket, what: string) {
   });
 }
 
-const mline = (body: Buffer) => /^m=audio \d+ RTP\/AVP (.*)\r$/m.exec(body.toString())?.[1];
+const mline = (body: string) => /^m=audio \d+ RTP\/AVP (.*)\r$/m.exec(body)?.[1];
 
-/** m= formats the callee is offered and the caller is answered with, through Kamailio and `kind`. */
-async function throughKamailio(kind: ProxyKind): Promise<{ offered: string; answered: string }> {
+/**
+ * The SDP the callee is offered and the caller is answered with, through Kamailio (`rtpengine_offer(flags)`)
+ * and `kind`; the callee answers `answerBody(port)`.
+ */
+async function throughKamailio(
+  kind: ProxyKind,
+  flags: string,
+  offerBody: (port: number) => string,
+  answerBody: (port: number) => string,
+): Promise<{ offered: string; answered: string }> {
   const dir = mkdtempSync(join(tmpdir(), `sipmedia-kam-tc-${kind}-`));
   const base = reservePortBlock();
   const proxy = await startMediaProxy(kind, { extraArgs: ['--delete-delay=0'] });
@@ -70,7 +79,7 @@ async function throughKamailio(kind: ProxyKind): Promise<{ offered: string; answ
     sipPort: base,
     uasPort: base + 4,
     ngPort: proxy.ngPort,
-    vars: { OFFER_FLAGS: FLAGS },
+    vars: { OFFER_FLAGS: flags },
   });
   try {
     const callId = `tc-${kind}-${process.pid}@127.0.0.1`;
@@ -85,25 +94,20 @@ async function throughKamailio(kind: ProxyKind): Promise<{ offered: string; answ
       `Contact: <sip:caller@127.0.0.1:${base + 2}>`,
       'Content-Type: application/sdp',
     ];
-    const offerBody = sdp(base + 10, '0 101', ['0 PCMU/8000', '101 telephone-event/8000']);
-    uac.send(
-      `${invite.join('\r\n')}\r\nContent-Length: ${offerBody.length}\r\n\r\n${offerBody}`,
-      base,
-      '127.0.0.1',
-    );
+    const body = offerBody(base + 10);
+    uac.send(`${invite.join('\r\n')}\r\nContent-Length: ${body.length}\r\n\r\n${body}`, base, '127.0.0.1');
     const atUas = (await nextSip(uas, 'INVITE at the callee')) as SipRequest;
     assert.equal(atUas.kind, 'request');
-    const offered = mline(atUas.body) ?? '';
+    const offered = atUas.body.toString();
     const ok = buildResponse(atUas, 200, 'OK', `b-${kind}`);
-    const answerBody = sdp(base + 12, '8 101', ['8 PCMA/8000', '101 telephone-event/8000']);
     ok.headers.push({ name: 'Contact', value: `<sip:callee@127.0.0.1:${base + 4}>` });
     ok.headers.push({ name: 'Content-Type', value: 'application/sdp' });
-    ok.body = Buffer.from(answerBody);
+    ok.body = Buffer.from(answerBody(base + 12));
     const via = getHeader(atUas, 'Via')?.match(/SIP\/2\.0\/UDP ([\d.]+):(\d+)/);
     uas.send(serializeMessage(ok), Number(via?.[2] ?? base), via?.[1] ?? '127.0.0.1');
     const atUac = await nextSip(uac, '200 OK at the caller');
     assert.equal(atUac.kind === 'response' && atUac.status, 200);
-    return { offered, answered: mline(atUac.body) ?? '' };
+    return { offered, answered: atUac.body.toString() };
   } catch (e) {
     throw new Error(
       `${String(e)}\n--- kamailio\n${kam.output().slice(-4000)}\n--- proxy\n${proxy.output().slice(-4000)}`,
@@ -120,8 +124,34 @@ async function throughKamailio(kind: ProxyKind): Promise<{ offered: string; answ
 test(`Kamailio's rtpengine_offer("${FLAGS}"): the same codecs through sipmedia as through rtpengine`, {
   skip: missing,
 }, async () => {
-  const ours = await throughKamailio('sipmedia');
-  const theirs = await throughKamailio('rtpengine');
+  const offer = (port: number) => sdp(port, '0 101', ['0 PCMU/8000', '101 telephone-event/8000']);
+  const answer = (port: number) => sdp(port, '8 101', ['8 PCMA/8000', '101 telephone-event/8000']);
+  const formats = (r: { offered: string; answered: string }) => ({
+    offered: mline(r.offered),
+    answered: mline(r.answered),
+  });
+  const ours = formats(await throughKamailio('sipmedia', FLAGS, offer, answer));
+  const theirs = formats(await throughKamailio('rtpengine', FLAGS, offer, answer));
   assert.deepEqual(ours, { offered: '8 101', answered: '0 101' });
   assert.deepEqual(ours, theirs);
+});
+
+const SRTP_FLAGS = 'replace-origin replace-session-connection RTP/SAVP';
+
+test(`Kamailio's rtpengine_offer("${SRTP_FLAGS}"): SRTP towards the callee, plain RTP back, as rtpengine does`, {
+  skip: missing,
+}, async () => {
+  const offer = (port: number) => sdp(port, '0', ['0 PCMU/8000']);
+  const key = Buffer.alloc(30, 0x33).toString('base64');
+  const answer = (port: number) =>
+    sdp(port, '0', ['0 PCMU/8000'])
+      .replace('RTP/AVP', 'RTP/SAVP')
+      .replace('a=sendrecv', `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${key}\r\na=sendrecv`);
+  for (const kind of ['sipmedia', 'rtpengine'] as const) {
+    const r = await throughKamailio(kind, SRTP_FLAGS, offer, answer);
+    assert.match(r.offered, /^m=audio \d+ RTP\/SAVP 0\r$/m, `${kind}: the callee is offered SRTP`);
+    assert.match(r.offered, /^a=crypto:\d+ AES_CM_128_HMAC_SHA1_80 inline:[A-Za-z0-9+/]{40}\r$/m, kind);
+    assert.match(r.answered, /^m=audio \d+ RTP\/AVP 0\r$/m, `${kind}: the caller is answered plain RTP`);
+    assert.doesNotMatch(r.answered, /a=crypto/, kind);
+  }
 });
