@@ -62,14 +62,15 @@ export function relayVariants({ nativeThreads = [1, 2], js = true, baseline, bas
   return v;
 }
 
-export function commandLine(variant) {
+/** `at`: other ports than the defaults, for a second relay running beside the first (bench/srtp.mjs). */
+export function commandLine(variant, at = {}) {
   const common = [
     '--interface=127.0.0.1',
-    `--listen-ng=127.0.0.1:${NG_PORT}`,
+    `--listen-ng=127.0.0.1:${at.ngPort ?? NG_PORT}`,
     '--foreground',
     '--log-level=3',
-    `--port-min=${MEDIA_MIN}`,
-    `--port-max=${MEDIA_MAX}`,
+    `--port-min=${at.mediaMin ?? MEDIA_MIN}`,
+    `--port-max=${at.mediaMax ?? MEDIA_MAX}`,
   ];
   if (variant.kind === 'rtpengine') {
     return [
@@ -87,8 +88,8 @@ export function commandLine(variant) {
 /** Every process the bench started and has not yet seen exit, so a crash or ^C still stops them. */
 export const live = new Set();
 
-export async function startRelay(variant) {
-  const [cmd, args] = commandLine(variant);
+export async function startRelay(variant, at = {}) {
+  const [cmd, args] = commandLine(variant, at);
   const proc = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   live.add(proc);
   let err = '';
@@ -101,7 +102,7 @@ export async function startRelay(variant) {
       resolve();
     }),
   );
-  const ng = new NgBench(NG_PORT);
+  const ng = new NgBench(at.ngPort ?? NG_PORT);
   let up = false;
   for (let i = 0; i < 100 && proc.exitCode === null; i++) {
     try {

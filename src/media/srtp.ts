@@ -4,7 +4,7 @@
  * and salt with key derivation rate 0. One {@link SrtpContext} per direction and master key: it protects
  * what we send with that key, or unprotects what a party sends with its own.
  */
-import { createCipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { type Cipher, createCipheriv, createHmac, timingSafeEqual } from 'node:crypto';
 
 /** SSRCs whose rollover state one context keeps. */
 const MAX_SSRCS = 64;
@@ -37,14 +37,17 @@ export function deriveKey(masterKey: Buffer, masterSalt: Buffer, label: number, 
 }
 
 interface SessionKeys {
-  encrypt: Buffer;
+  /** AES-128 of the session key as a reusable block cipher: counter mode is built on it (no cipher per packet). */
+  encrypt: Cipher;
   auth: Buffer;
   salt: Buffer;
 }
 
 function sessionKeys(masterKey: Buffer, masterSalt: Buffer, base: number): SessionKeys {
   return {
-    encrypt: deriveKey(masterKey, masterSalt, base, 16),
+    encrypt: createCipheriv('aes-128-ecb', deriveKey(masterKey, masterSalt, base, 16), null).setAutoPadding(
+      false,
+    ),
     auth: deriveKey(masterKey, masterSalt, base + 1, 20),
     salt: deriveKey(masterKey, masterSalt, base + 2, 14),
   };
@@ -63,13 +66,24 @@ function ivFor(salt: Buffer, ssrc: number, index: number): Buffer {
 
 /** `length` bytes of SRTP keystream for a session key and salt, SSRC and packet index (RFC 3711 B.2). */
 export function keystream(key: Buffer, salt: Buffer, ssrc: number, index: number, length: number): Buffer {
-  return createCipheriv('aes-128-ctr', key, ivFor(salt, ssrc, index)).update(Buffer.alloc(length));
+  const out = Buffer.alloc(length);
+  ctr(createCipheriv('aes-128-ecb', key, null).setAutoPadding(false), ivFor(salt, ssrc, index), out, out, 0);
+  return out;
 }
 
-function ctr(key: Buffer, iv: Buffer, data: Buffer, out: Buffer, at: number): void {
-  const c = createCipheriv('aes-128-ctr', key, iv);
-  const x = c.update(data);
-  x.copy(out, at);
+/**
+ * AES counter mode with a reusable block cipher: the counter blocks IV, IV + 1, ... (the IV's low 16 bits are
+ * zero and a packet has fewer than 65536 blocks, so only they count) encrypted in one call, XORed into `out`.
+ */
+function ctr(aes: Cipher, iv: Buffer, data: Buffer, out: Buffer, at: number): void {
+  const blocks = (data.length + 15) >> 4;
+  const counters = Buffer.allocUnsafe(blocks * 16);
+  for (let i = 0; i < blocks; i++) {
+    iv.copy(counters, i * 16);
+    counters.writeUInt16BE(i, i * 16 + 14);
+  }
+  const ks = aes.update(counters);
+  for (let i = 0; i < data.length; i++) out[at + i] = data[i]! ^ ks[i]!;
 }
 
 /** Where an RTP packet's payload starts (after CSRCs and a header extension), or -1. */
