@@ -97,6 +97,12 @@ export interface RelayLeg {
   convert?(c: PayloadConversion | undefined): boolean;
   /** The dataplane converts this leg's packets (kernel offload leaves such a leg in userspace). */
   readonly converting?: boolean;
+  /**
+   * Has the dataplane do SRTP on this leg itself: decrypt what the party sends with `rx`, encrypt what is sent
+   * to it with `tx` (session key material, media/srtp `sessionMaterial`; null: none). False when it cannot: the
+   * caller uses taps and `protect` then. Dataplanes without it leave this out.
+   */
+  setSrtp?(rx: Buffer | null, tx: Buffer | null, tagBytes: number): boolean;
   /** Sends a packet we generated (playback, DTMF) to this leg's party. */
   sendToParty(msg: Buffer): boolean;
   close(): void;

@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { PacketTap, RelayLeg } from '../dataplane/relay-leg.js';
-import { SRTP_SUITES, SrtpContext, type SrtpSuite } from '../media/srtp.js';
+import { SRTP_SUITES, SrtpContext, type SrtpSuite, sessionMaterial, tagBytes } from '../media/srtp.js';
 import type { SdpMedia } from '../wire/sdp.js';
 import type { MediaSide } from './call.js';
 import type { MediaPlan } from './sdp-rewrite.js';
@@ -125,20 +125,55 @@ function install(leg: RelayLeg, tap: PacketTap | undefined, protect: RelayLeg['p
 
 const passThrough: PacketTap = () => true;
 
-/** Puts the SRTP duties of a media section's two sides on their legs (or takes them off). */
+/** What the dataplane was given for a leg (native SRTP), so a new signal with the same keys changes nothing. */
+const inDataplane = new WeakMap<RelayLeg, string>();
+
+/** Hands a leg's SRTP to its dataplane (the native worker), or takes it back; false when it cannot. */
+function dataplaneSrtp(leg: RelayLeg, s: SdesState | undefined): boolean {
+  const ours = s?.ours[0];
+  const key = s?.theirs && ours ? `${ours.suite}|${s.theirs}|${ours.inline}` : '';
+  const had = inDataplane.get(leg);
+  if (!key) {
+    if (had) leg.setSrtp?.(null, null, 0);
+    inDataplane.delete(leg);
+    return false;
+  }
+  if (had === key) return true;
+  if (!leg.setSrtp?.(sessionMaterial(s!.theirs!), sessionMaterial(ours!.inline), tagBytes(ours!.suite))) {
+    inDataplane.delete(leg);
+    return false;
+  }
+  inDataplane.set(leg, key);
+  return true;
+}
+
+/**
+ * Puts the SRTP duties of a media section's two sides on their legs (or takes them off). The native
+ * dataplane decrypts and encrypts in its worker (every path, forwarded, tapped or generated); otherwise a
+ * decrypting tap and `protect` do it in JavaScript, and the plain party's legs get a pass-through tap so their
+ * packets take that path too.
+ */
 export function bridgeSrtp(a: MediaSide, b: MediaSide): void {
+  const js = new Map<MediaSide, boolean>();
+  for (const side of [a, b]) {
+    const s = side.sdes;
+    const active = s?.rx !== undefined && s.tx !== undefined;
+    const legs = side.pair ? [side.pair.rtp, side.pair.rtcp] : [];
+    const done = legs.map((l) => dataplaneSrtp(l, active ? s : undefined));
+    const native = legs.length > 0 && done.every(Boolean);
+    // All or nothing: a leg the dataplane took while its partner could not goes back (JavaScript does both).
+    if (!native) for (const [i, l] of legs.entries()) if (done[i]) dataplaneSrtp(l, undefined);
+    js.set(side, active && !native);
+  }
   for (const [side, peer] of [
     [a, b],
     [b, a],
   ] as const) {
     const legs = side.pair ? [side.pair.rtp, side.pair.rtcp] : [];
-    const s = side.sdes;
-    const active = s?.rx !== undefined && s.tx !== undefined;
-    const peerActive = peer.sdes?.rx !== undefined && peer.sdes.tx !== undefined;
     for (const leg of legs) {
-      if (active) {
-        const rx = s!.rx!;
-        const tx = s!.tx!;
+      if (js.get(side)) {
+        const rx = side.sdes!.rx!;
+        const tx = side.sdes!.tx!;
         const tap: PacketTap = (msg, l, isRtcp) => {
           const plain = isRtcp ? rx.unprotectRtcp(msg) : rx.unprotectRtp(msg);
           if (!plain) (isRtcp ? l.rtcp : l.rtp).errors++;
@@ -147,7 +182,7 @@ export function bridgeSrtp(a: MediaSide, b: MediaSide): void {
         install(leg, tap, (msg) =>
           leg.isRtcp || isRtcpPacket(msg) ? tx.protectRtcp(msg) : tx.protectRtp(msg),
         );
-      } else install(leg, peerActive ? passThrough : undefined, null);
+      } else install(leg, js.get(peer) ? passThrough : undefined, null);
     }
   }
 }

@@ -26,6 +26,28 @@ export const SRTP_SUITES: readonly SrtpSuite[] = ['AES_CM_128_HMAC_SHA1_80', 'AE
 export const MASTER_KEY_BYTES = 16;
 export const MASTER_SALT_BYTES = 14;
 
+/**
+ * Session key material for the native relay (src/native/srtp.h): SRTP key, auth key and salt, then SRTCP's
+ * (100 bytes), from `inline:` key material.
+ */
+export function sessionMaterial(inline: string): Buffer {
+  const b = Buffer.from(inline, 'base64');
+  const key = b.subarray(0, MASTER_KEY_BYTES);
+  const salt = b.subarray(MASTER_KEY_BYTES, MASTER_KEY_BYTES + MASTER_SALT_BYTES);
+  return Buffer.concat(
+    [0, 3].flatMap((base) => [
+      deriveKey(key, salt, base, 16),
+      deriveKey(key, salt, base + 1, 20),
+      deriveKey(key, salt, base + 2, 14),
+    ]),
+  );
+}
+
+/** SRTP authentication tag bytes of a suite (SRTCP's is always 10). */
+export function tagBytes(suite: SrtpSuite): number {
+  return suite === 'AES_CM_128_HMAC_SHA1_32' ? 4 : 10;
+}
+
 /** The AES-CM PRF of RFC 3711 4.3.3: `length` bytes of keystream keyed by the master key at `label`. */
 export function deriveKey(masterKey: Buffer, masterSalt: Buffer, label: number, length: number): Buffer {
   const iv = Buffer.alloc(16);

@@ -153,6 +153,9 @@ static void destroy_dp(dp_t *dp, napi_env env) {
   for (uint32_t i = 0; i < dp->capacity; i++) {
     free(dp->legs[i].g722);
     dp->legs[i].g722 = NULL;
+    srtp_free(dp->legs[i].srtp_rx);
+    srtp_free(dp->legs[i].srtp_tx);
+    dp->legs[i].srtp_rx = dp->legs[i].srtp_tx = NULL;
   }
   dp->capacity = 0;
   free(dp->legs);
@@ -379,6 +382,9 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   l->fd = -1;
   free(l->g722);
   l->g722 = NULL;
+  srtp_free(l->srtp_rx);
+  srtp_free(l->srtp_tx);
+  l->srtp_rx = l->srtp_tx = NULL;
   dp->free_slots[dp->free_count++] = slot;
   return ret_bool(env, 1);
 }
@@ -523,7 +529,61 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   if (!l || napi_get_buffer_info(env, argv[2], &data, &len) != napi_ok) return ret_bool(env, 0);
   addr_t a;
   if (!ep_read(l, &a)) return ret_bool(env, 0);
+  srtp_ctx_t *tx = LOAD(&l->srtp_tx);
+  if (tx && len <= 2048) {
+    /* Generated packets to an SRTP party are encrypted like forwarded ones. */
+    uint8_t buf[2048 + 32];
+    memcpy(buf, data, len);
+    uint8_t b1 = len > 1 ? buf[1] : 0;
+    int rtcp = l->is_rtcp || (b1 >= 192 && b1 <= 223);
+    int n = rtcp ? srtp_protect_rtcp(tx, buf, (uint32_t)len, sizeof buf) : srtp_protect_rtp(tx, buf, (uint32_t)len, sizeof buf);
+    if (n < 0) return ret_bool(env, 0);
+    sendto(l->fd, buf, (size_t)n, MSG_DONTWAIT, &a.sa, addr_len(&a));
+    return ret_bool(env, 1);
+  }
+  if (tx) return ret_bool(env, 0);
   sendto(l->fd, data, len, MSG_DONTWAIT, &a.sa, addr_len(&a));
+  return ret_bool(env, 1);
+}
+
+/*
+ * setSrtp(h, slot, rx: Buffer|null, tx: Buffer|null, tagLen) -> bool: the leg decrypts what its party sends
+ * with `rx` and encrypts what is sent to it with `tx` (session key material, SRTP_MATERIAL bytes each;
+ * null: none). Fresh contexts (rollover and replay state start over); the old ones are freed once no worker
+ * can still be using them.
+ */
+static napi_value js_set_srtp(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) return ret_bool(env, 0);
+  dp_t *dp = get_dp(env, argv[0]);
+  if (!dp) return NULL;
+  uint32_t slot, tag_len;
+  leg_t *l = get_leg(env, dp, argv[1], &slot);
+  if (!l || !get_u32(env, argv[4], &tag_len)) return ret_bool(env, 0);
+  srtp_ctx_t *ctx[2] = {NULL, NULL};
+  for (int i = 0; i < 2; i++) {
+    napi_valuetype t;
+    napi_typeof(env, argv[2 + i], &t);
+    if (t == napi_null || t == napi_undefined) continue;
+    void *m;
+    size_t n;
+    if (napi_get_buffer_info(env, argv[2 + i], &m, &n) != napi_ok || n != SRTP_MATERIAL ||
+        !(ctx[i] = srtp_new(m, (int)tag_len))) {
+      srtp_free(ctx[0]);
+      srtp_free(ctx[1]);
+      return ret_bool(env, 0);
+    }
+  }
+  srtp_ctx_t *old_rx = LOAD(&l->srtp_rx), *old_tx = LOAD(&l->srtp_tx);
+  STORE(&l->srtp_rx, ctx[0]);
+  STORE(&l->srtp_tx, ctx[1]);
+  if (old_rx || old_tx) {
+    if (!quiesce(dp)) return ret_bool(env, 1); /* a stuck worker: leak the old contexts rather than free them in use */
+    srtp_free(old_rx);
+    srtp_free(old_tx);
+  }
   return ret_bool(env, 1);
 }
 
@@ -655,7 +715,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", js_close},             {"setEndpoint", js_set_endpoint}, {"getEndpoint", js_get_endpoint},
       {"configure", js_configure},     {"setConfirmed", js_set_confirmed}, {"setSinks", js_set_sinks},
       {"send", js_send},               {"setBatchPolicy", js_set_batch_policy}, {"setTos", js_set_tos},
-      {"setTranscode", js_set_transcode}, {"setLawTables", js_set_law_tables},
+      {"setTranscode", js_set_transcode}, {"setLawTables", js_set_law_tables}, {"setSrtp", js_set_srtp},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

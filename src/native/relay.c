@@ -189,6 +189,7 @@ static void handle_leg(worker_t *w, uint32_t slot, uint32_t gen) {
   int learning = RLOAD(&l->learning), strict = RLOAD(&l->strict);
   int blocked = RLOAD(&l->blocked), tapped = RLOAD(&l->tapped);
   uint32_t xcode = LOAD(&l->xcode);
+  srtp_ctx_t *rx = LOAD(&l->srtp_rx);
   int queued = 0, sends = 0;
   for (int i = 0; i < n; i++) {
     const uint8_t *p = w->riov[i].iov_base;
@@ -253,6 +254,17 @@ static void handle_leg(worker_t *w, uint32_t slot, uint32_t gen) {
       c->dropped++;
       continue;
     }
+    if (rx) {
+      /* SRTP from this party: authenticated and decrypted before anything else sees it. */
+      int plain = is_rtcp ? srtp_unprotect_rtcp(rx, (uint8_t *)p, len) : srtp_unprotect_rtp(rx, (uint8_t *)p, len);
+      if (plain < 0) {
+        if (is_rtcp) c->rtcp_errors++;
+        else c->rtp_errors++;
+        c->dropped++;
+        continue;
+      }
+      len = (uint32_t)plain;
+    }
     if (tapped) {
       if (enqueue(w, ITEM_PACKET, slot, gen, is_rtcp, p, len)) queued = 1;
       else c->dropped++;
@@ -264,6 +276,15 @@ static void handle_leg(worker_t *w, uint32_t slot, uint32_t gen) {
       continue;
     }
     if ((xcode & 1) && !is_rtcp) transcode_packet(dp, l, xcode, (uint8_t *)p, len);
+    srtp_ctx_t *tx = LOAD(&out->srtp_tx);
+    if (tx) {
+      int sealed = is_rtcp ? srtp_protect_rtcp(tx, (uint8_t *)p, len, PKT_BUF) : srtp_protect_rtp(tx, (uint8_t *)p, len, PKT_BUF);
+      if (sealed < 0) {
+        c->dropped++;
+        continue;
+      }
+      len = (uint32_t)sealed;
+    }
     w->sfd[sends] = out->fd;
     w->siov[sends].iov_base = (void *)p;
     w->siov[sends].iov_len = len;

@@ -44,6 +44,7 @@
 #include <node_api.h>
 
 #include "g722.h"
+#include "srtp.h"
 
 #define MAX_THREADS 64
 #define RECV_BATCH 32       /* datagrams per recvmmsg */
@@ -102,6 +103,9 @@ typedef struct {
    * the first G.722 conversion, freed when the slot closes). Stored before xcode. */
   uint8_t xmode, xlaw;
   struct g722_pair *g722;
+  /* SRTP: decrypts what arrives on this leg; encrypts what is sent to its party (atomic pointers; replaced
+   * ones are freed after a quiesce, so no worker still uses them). */
+  struct srtp_ctx *srtp_rx, *srtp_tx;
 } leg_t;
 
 enum { XMODE_TABLE = 0, XMODE_G722_DECODE = 1, XMODE_G722_ENCODE = 2 };

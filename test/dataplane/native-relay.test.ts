@@ -3,6 +3,7 @@
  * learning modes, strict source, RTCP demultiplexing, counters, bad packets, taps, closing and many legs.
  */
 import assert from 'node:assert/strict';
+import { SrtpContext, sessionMaterial, tagBytes } from '../../src/media/srtp.js';
 import { createSocket } from 'node:dgram';
 import { after, before, test } from 'node:test';
 import { loadError, loadNativeRelay } from '../../src/dataplane/native/addon.js';
@@ -354,6 +355,61 @@ test('G.722 in the worker: the same bytes as the JavaScript converter, both ways
       jsBack.convert(wantBack);
       assert.deepEqual(back.subarray(12), wantBack, `packet ${k}: PCMA as the JavaScript decoder makes it`);
     }
+  } finally {
+    c.close();
+  }
+});
+
+test('SRTP in the worker: the same bytes as the JavaScript SRTP, both ways, RTP and RTCP, forged packets counted', {
+  skip,
+}, async () => {
+  const c = await call();
+  try {
+    const theirs = Buffer.alloc(30, 0x21).toString('base64');
+    const ours = Buffer.alloc(30, 0x12).toString('base64');
+    const suite = 'AES_CM_128_HMAC_SHA1_80' as const;
+    // B is the SRTP party: its legs decrypt what B sends (B's key) and encrypt what goes to B (ours).
+    for (const leg of [c.pb.rtp, c.pb.rtcp])
+      assert.equal(leg.setSrtp?.(sessionMaterial(theirs), sessionMaterial(ours), tagBytes(suite)), true);
+    assert.equal(c.pa.rtp.taps.length + c.pb.rtp.taps.length, 0, 'no tap: no JavaScript per packet');
+    const toB = SrtpContext.fromInline(suite, ours); // what B would decrypt with
+    const fromB = SrtpContext.fromInline(suite, theirs); // what B would encrypt with
+    const ref = SrtpContext.fromInline(suite, ours); // the JavaScript implementation, for the bytes
+    for (let i = 0; i < 3; i++) {
+      const p = rtp(0, 65_534 + i, 160 * i, 0xa, Buffer.alloc(40, i + 1));
+      c.a.send(p, c.pa.rtp.localPort);
+      const wire = (await c.b.next()).msg;
+      assert.deepEqual(
+        wire,
+        ref.protectRtp(p),
+        `packet ${i}: byte for byte the JavaScript SRTP (ROC across the wrap)`,
+      );
+      assert.deepEqual(toB.unprotectRtp(wire), p);
+    }
+    const q = rtp(8, 77, 0, 0xb, Buffer.alloc(40, 0x44));
+    c.b.send(fromB.protectRtp(q)!, c.pb.rtp.localPort);
+    assert.deepEqual((await c.a.next()).msg, q, 'decrypted towards A');
+    const forged = Buffer.from(fromB.protectRtp(rtp(8, 78, 0, 0xb, Buffer.alloc(40, 1)))!);
+    forged[13]! ^= 1;
+    c.b.send(forged, c.pb.rtp.localPort);
+    c.b.send(fromB.protectRtp(rtp(8, 79, 0, 0xb, Buffer.alloc(40, 2)))!, c.pb.rtp.localPort);
+    assert.equal((await c.a.next()).msg.readUInt16BE(2), 79, 'the forged packet never arrives');
+    await until(() => c.pb.rtp.rtp.errors === 1, 'the forged packet counted as an error');
+    c.aRtcp.send(rtcpRR(0xa), c.pa.rtcp.localPort);
+    assert.deepEqual(toB.unprotectRtcp((await c.bRtcp.next()).msg), rtcpRR(0xa));
+    c.bRtcp.send(fromB.protectRtcp(rtcpRR(0xb))!, c.pb.rtcp.localPort);
+    assert.deepEqual((await c.aRtcp.next()).msg, rtcpRR(0xb));
+    // Generated packets to B (sendToParty) are encrypted too.
+    const gen = rtp(0, 5000, 0, 0xc, Buffer.alloc(20, 3));
+    assert.equal(c.pb.rtp.sendToParty(gen), true);
+    assert.deepEqual(toB.unprotectRtp((await c.b.next()).msg), gen);
+    for (const leg of [c.pb.rtp, c.pb.rtcp]) assert.equal(leg.setSrtp?.(null, null, 0), true);
+    c.a.send(rtp(0, 9, 0, 0xa, Buffer.alloc(10, 9)), c.pa.rtp.localPort);
+    assert.deepEqual(
+      (await c.b.next()).msg,
+      rtp(0, 9, 0, 0xa, Buffer.alloc(10, 9)),
+      'plain again once taken off',
+    );
   } finally {
     c.close();
   }

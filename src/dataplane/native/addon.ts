@@ -73,6 +73,8 @@ export interface NativeRelayAddon {
     ulawDecode: Buffer,
     alawDecode: Buffer,
   ): boolean;
+  /** SRTP on a leg in the worker (src/native/srtp.c): session key material or null per direction. */
+  setSrtp?(h: RelayHandle, slot: number, rx: Buffer | null, tx: Buffer | null, tagBytes: number): boolean;
   /** A netfilter netlink socket (kernel offload): the fd, or -errno. */
   netlinkOpen(): number;
   netlinkClose(fd: number): number;

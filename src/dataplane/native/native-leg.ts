@@ -233,6 +233,11 @@ export class NativeRelayLeg implements RelayLeg {
     return ok;
   }
 
+  setSrtp(rx: Buffer | null, tx: Buffer | null, tagBytes: number): boolean {
+    if (this._closed || !this.ctx.addon.setSrtp) return false;
+    return this.ctx.addon.setSrtp(this.ctx.handle, this.slot, rx, tx, tagBytes);
+  }
+
   private configure(): void {
     if (this._closed) return;
     this.ctx.addon.configure(
