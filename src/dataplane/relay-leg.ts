@@ -103,6 +103,8 @@ export interface RelayLeg {
    * caller uses taps and `protect` then. Dataplanes without it leave this out.
    */
   setSrtp?(rx: Buffer | null, tx: Buffer | null, tagBytes: number): boolean;
+  /** The dataplane does SRTP on this leg (setSrtp): kernel offload must leave it and its peer alone. */
+  readonly srtp?: boolean;
   /** Sends a packet we generated (playback, DTMF) to this leg's party. */
   sendToParty(msg: Buffer): boolean;
   close(): void;

@@ -141,6 +141,7 @@ async function setupCall(
   offerExtra: BDict = {},
   [aAddr, bAddr] = [A_ADDR, B_ADDR],
   answerFmts = '0 101',
+  answerEdit: (sdp: string) => string = (x) => x,
 ): Promise<CallSetup> {
   const o = await p.ng(ngPort, {
     command: 'offer',
@@ -156,7 +157,7 @@ async function setupCall(
     'call-id': callId,
     'from-tag': 'ta',
     'to-tag': 'tb',
-    sdp: sdp(bAddr, bPort, answerFmts),
+    sdp: answerEdit(sdp(bAddr, bPort, answerFmts)),
     flags,
   });
   assert.equal(an.result, 'ok', JSON.stringify(an));
@@ -235,13 +236,22 @@ test('kernel forwards both ways after learning; counters in query; third parties
  */
 async function staysInUserspace(
   id: string,
-  subject: { offerExtra: BDict; answerFmts?: string; bPt?: number },
+  subject: { offerExtra: BDict; answerFmts?: string; bPt?: number; answerEdit?: (sdp: string) => string },
   control: BDict = {},
 ) {
   const [a1, b1, a2, b2] = [`${id}a1`, `${id}b1`, `${id}a2`, `${id}b2`];
   const aPort = await a.bind(a1, A_ADDR);
   const bPort = await b.bind(b1, B_ADDR);
-  const s = await setupCall(`${id}1`, aPort, bPort, [], subject.offerExtra, undefined, subject.answerFmts);
+  const s = await setupCall(
+    `${id}1`,
+    aPort,
+    bPort,
+    [],
+    subject.offerExtra,
+    undefined,
+    subject.answerFmts,
+    subject.answerEdit,
+  );
   const plain = await setupCall(`${id}2`, await a.bind(a2, A_ADDR), await b.bind(b2, B_ADDR), [], control);
   await a.send(a1, P_ADDR_A, s.pa, 3, { seq0: 0, ssrc: 51, gapMs: 5 });
   await b.send(b1, P_ADDR_A, s.pb, 3, { seq0: 0, ssrc: 52, gapMs: 5, pt: subject.bPt ?? 0 });
@@ -276,6 +286,19 @@ test('a transcoded call (PCMU <-> PCMA) stays in userspace, where its packets ar
   });
   assert.deepEqual(got.atB.pts, { 8: 53 }, 'every packet reached B as PCMA');
   assert.deepEqual(got.atA.pts, { 0: 3 }, 'and B reached A as PCMU');
+});
+
+test('an SDES-SRTP call stays in userspace: the kernel would forward it unencrypted', {
+  skip: missing ?? false,
+}, async () => {
+  const key = Buffer.alloc(30, 5).toString('base64');
+  const got = await staysInUserspace('sr', {
+    offerExtra: { 'transport-protocol': 'RTP/SAVP' },
+    answerEdit: (x) =>
+      `${x.replace('RTP/AVP', 'RTP/SAVP')}a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${key}\r\n`,
+  });
+  assert.equal(got.atB.unique, 53, 'every packet of A reached B through userspace (encrypted there)');
+  assert.equal(got.atA.unique ?? 0, 0, "B's plain packets fail authentication: nothing reaches A");
 });
 
 test('IPv6: the ip6 table forwards both ways in kernel; counters in query subtract the IPv6 header', {

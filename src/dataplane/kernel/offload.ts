@@ -253,6 +253,11 @@ export class KernelOffload {
       src !== null &&
       leg.taps.length === 0 &&
       leg.converting !== true &&
+      // SRTP at either end (the kernel would forward it undecrypted or unencrypted).
+      leg.srtp !== true &&
+      out?.srtp !== true &&
+      !leg.protect &&
+      !out?.protect &&
       !leg.blocked &&
       out !== null &&
       !out.closed &&

@@ -235,8 +235,16 @@ export class NativeRelayLeg implements RelayLeg {
 
   setSrtp(rx: Buffer | null, tx: Buffer | null, tagBytes: number): boolean {
     if (this._closed || !this.ctx.addon.setSrtp) return false;
-    return this.ctx.addon.setSrtp(this.ctx.handle, this.slot, rx, tx, tagBytes);
+    const ok = this.ctx.addon.setSrtp(this.ctx.handle, this.slot, rx, tx, tagBytes);
+    if (ok) {
+      this.srtp = rx !== null || tx !== null;
+      this.onChange?.(this);
+    }
+    return ok;
   }
+
+  /** The worker does SRTP on this leg. */
+  srtp = false;
 
   private configure(): void {
     if (this._closed) return;
