@@ -2,11 +2,12 @@
  * SDES-SRTP terminated by the proxy, between a party speaking RTP/SAVP(F) and one speaking RTP/AVP(F)
  * (ng `transport-protocol` on the offer). The SRTP party's side carries an {@link SdesState}: the `a=crypto`
  * lines we gave it (our keys: what we encrypt with towards it) and, once both are known, one context that
- * decrypts what it sends (its key) and one that encrypts what we send to it. Its legs then get a tap that
- * decrypts arriving SRTP/SRTCP before every other duty and a `protect` that encrypts everything sent to it,
- * forwarded or generated (playback, DTMF); the plain party's legs get a pass-through tap, which keeps their
- * packets in JavaScript (the native worker and the kernel cannot encrypt). Packets that fail authentication
- * are dropped and counted as errors of the leg they arrived on.
+ * decrypts what it sends (its key) and one that encrypts what we send to it. The native dataplane then does
+ * SRTP in its worker for that party's legs (session keys handed over with `setSrtp`); otherwise its legs get a
+ * tap that decrypts arriving SRTP/SRTCP before every other duty and a `protect` that encrypts everything sent
+ * to it, forwarded or generated (playback, DTMF), and the plain party's legs a pass-through tap that keeps
+ * their packets in JavaScript. Packets that fail authentication are dropped and counted as errors of the leg
+ * they arrived on. Kernel offload leaves both parties' legs alone.
  *
  * Offer AVP -> SAVP: the recipient is offered AES_CM_128_HMAC_SHA1_80 (tag 1) and _32 (tag 2), each with a
  * key of ours; its answer picks one and brings its own key. Offer SAVP -> AVP: the offerer's first line with
