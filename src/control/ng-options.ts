@@ -3,6 +3,7 @@
  * hyphens or underscores and in any case; so do we. What we don't implement yet is reported as a warning,
  * never silently misapplied.
  */
+import { SRTP_SUITES } from '../media/srtp.js';
 import type { BDict, BValue } from '../wire/bencode.js';
 import type { CodecFilter } from '../engine/codec-filter.js';
 import type { RtcpMuxMode, SignalOptions } from '../engine/options.js';
@@ -88,6 +89,7 @@ const PLAIN_KEYS = new Set([
   'record call',
   'dtmf log dest',
   'moh',
+  'sdes',
 ]);
 
 const FLAG_WORDS = new Set([
@@ -134,6 +136,7 @@ export function parseSignal(d: BDict, command: 'offer' | 'answer'): ParsedSignal
 
   const flags = new Set<string>();
   const codec = parseCodec(m, warnings);
+  const sdes: string[] = [];
   for (const raw of list(m, 'flags')) {
     if (codecFlag(raw, codec, warnings)) continue;
     const eq = raw.indexOf('=');
@@ -162,11 +165,27 @@ export function parseSignal(d: BDict, command: 'offer' | 'answer'): ParsedSignal
       m.set('replace', [...list(m, 'replace'), f.slice(8)]);
       continue;
     }
+    const sdesFlag = /^SDES-(no|only)-(\S+)$/i.exec(raw);
+    if (sdesFlag) {
+      sdes.push(`${sdesFlag[1]!.toLowerCase()}-${sdesFlag[2]!.toUpperCase()}`);
+      continue;
+    }
     if (FLAG_WORDS.has(f)) flags.add(f);
     else warnings.push(`Unsupported flag '${raw}' ignored`);
   }
+  // `SDES: ["no-<suite>", "only-<suite>"]`, as the flags above say it.
+  for (const x of list(m, 'sdes')) {
+    const r = /^(no|only)-(\S+)$/i.exec(x);
+    if (r) sdes.push(`${r[1]!.toLowerCase()}-${r[2]!.toUpperCase()}`);
+    else warnings.push(`Unsupported SDES option '${x}' ignored`);
+  }
 
   const opts: SignalOptions = { callId, fromTag, sdp };
+  if (sdes.length) {
+    const no = sdes.filter((x) => x.startsWith('no-')).map((x) => x.slice(3));
+    const only = sdes.filter((x) => x.startsWith('only-')).map((x) => x.slice(5));
+    opts.sdesSuites = SRTP_SUITES.filter((x) => !no.includes(x) && (only.length === 0 || only.includes(x)));
+  }
   if (codec.strip || codec.mask || codec.except || codec.transcode) opts.codec = codec;
   if (toTag) opts.toTag = toTag;
   const viaBranch = str(m, 'via branch');

@@ -150,7 +150,7 @@ export class Engine {
       const removeFormats = this.codecRemoval(m, filtered.removed, tc.add.length, warnings);
       fm.strippedCodecs = codecNames(m, removeFormats);
       fm.transcodeOffer = tc.offer;
-      const srtp = planSrtpOffer(m, fm, tm, o.transportProtocol, warnings);
+      const srtp = planSrtpOffer(m, fm, tm, o.transportProtocol, warnings, o.sdesSuites);
       plans.push({
         side: tm,
         mux,

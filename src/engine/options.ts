@@ -2,6 +2,7 @@
  * What a control protocol asks of an offer or answer, in the engine's own terms. The ng and RTPproxy front
  * ends translate their wire options into this; the engine never sees protocol keys.
  */
+import type { SrtpSuite } from '../media/srtp.js';
 import type { CodecFilter } from './codec-filter.js';
 
 export type RtcpMuxMode = 'offer' | 'require' | 'demux' | 'accept' | 'reject';
@@ -43,6 +44,8 @@ export interface SignalOptions {
    * proxy terminates SDES-SRTP on the SRTP side (engine/srtp-bridge).
    */
   transportProtocol?: 'RTP/AVP' | 'RTP/AVPF' | 'RTP/SAVP' | 'RTP/SAVPF';
+  /** SDES suites allowed (`SDES-no-*` / `SDES-only-*` flags); unset: all we support. */
+  sdesSuites?: SrtpSuite[];
   /** Codecs to remove from the SDP the recipient gets (no transcoding involved). */
   codec?: CodecFilter;
   metadata?: string;

@@ -63,18 +63,26 @@ function newKey(): string {
   return randomBytes(30).toString('base64');
 }
 
-/** The lines we offer to an SRTP recipient (kept over re-offers). */
-export function offerLines(prev: SdesState | undefined): CryptoLine[] {
-  if (prev?.ours.length) return prev.ours;
-  return SRTP_SUITES.map((suite, i) => ({ tag: i + 1, suite, inline: newKey() }));
+/** The lines we offer to an SRTP recipient, of the suites allowed (kept over re-offers). */
+export function offerLines(
+  prev: SdesState | undefined,
+  allowed: readonly SrtpSuite[] = SRTP_SUITES,
+): CryptoLine[] {
+  const kept = prev?.ours.filter((o) => allowed.includes(o.suite));
+  if (kept?.length) return kept;
+  return allowed.map((suite, i) => ({ tag: i + 1, suite, inline: newKey() }));
 }
 
 /**
  * The SRTP offerer's side: accept its first usable line (contexts ready at once) and answer with the same tag
  * and suite and a key of ours; undefined when it offers nothing we support.
  */
-export function acceptOffer(m: SdpMedia, prev: SdesState | undefined): SdesState | undefined {
-  const theirs = cryptoLines(m)[0];
+export function acceptOffer(
+  m: SdpMedia,
+  prev: SdesState | undefined,
+  allowed: readonly SrtpSuite[] = SRTP_SUITES,
+): SdesState | undefined {
+  const theirs = cryptoLines(m).find((c) => allowed.includes(c.suite));
   if (!theirs) return undefined;
   const keep =
     prev?.ours.length === 1 && prev.ours[0]!.tag === theirs.tag && prev.ours[0]!.suite === theirs.suite;
@@ -195,6 +203,7 @@ export function planSrtpOffer(
   to: MediaSide,
   target: SignalOptions['transportProtocol'],
   warnings: string[],
+  suites?: readonly SrtpSuite[],
 ): MediaPlan['srtp'] {
   const fromSecure = isSecure(m.proto);
   if (!target || (!fromSecure && !isPlainRtp(m.proto)) || fromSecure === isSecure(target)) {
@@ -206,17 +215,24 @@ export function planSrtpOffer(
     to.sdes = undefined;
     return undefined;
   }
+  const allowed = suites ?? SRTP_SUITES;
+  if (allowed.length === 0) {
+    warnings.push('SDES flags leave no crypto suite: protocol left as offered');
+    from.sdes = undefined;
+    to.sdes = undefined;
+    return undefined;
+  }
   if (!fromSecure) {
     // Plain offerer, SRTP recipient: offer our keys; the answer completes the contexts.
     from.sdes = undefined;
-    to.sdes = { ...to.sdes, ours: offerLines(to.sdes) };
+    to.sdes = { ...to.sdes, ours: offerLines(to.sdes, allowed) };
     to.proto = target;
     return { proto: target, crypto: to.sdes.ours.map(formatCrypto) };
   }
-  const st = acceptOffer(m, from.sdes);
+  const st = acceptOffer(m, from.sdes, allowed);
   if (!st) {
     warnings.push(
-      `No SDES crypto suite we support (${SRTP_SUITES.join(', ')}) in the offer: protocol left as offered`,
+      `No SDES crypto suite we support (${allowed.join(', ')}) in the offer: protocol left as offered`,
     );
     from.sdes = undefined;
     to.sdes = undefined;

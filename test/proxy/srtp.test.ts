@@ -187,6 +187,53 @@ for (const dataplane of ['native', 'js']) {
       }
     });
 
+    test('SDES-no / SDES-only flags (and the SDES key) restrict the suites offered and accepted', async () => {
+      const base = p.spare[74]!;
+      const offer = (id: string, proto: string, crypto: string[], extra: BDict) =>
+        p.ng.request({
+          command: 'offer',
+          'call-id': `sdes-${id}-${dataplane}`,
+          'from-tag': 'tagA',
+          sdp: sdp(base, proto, crypto),
+          ...extra,
+        });
+      const no80 = await offer('no', 'RTP/AVP', [], {
+        'transport-protocol': 'RTP/SAVP',
+        flags: ['SDES-no-AES_CM_128_HMAC_SHA1_80'],
+      });
+      assert.equal(no80.warning, undefined);
+      assert.deepEqual(
+        cryptoOf(String(no80.sdp)).map((x) => [x.tag, x.suite]),
+        [[1, 'AES_CM_128_HMAC_SHA1_32']],
+      );
+      const only = await offer('only', 'RTP/AVP', [], {
+        'transport-protocol': 'RTP/SAVP',
+        SDES: ['only-AES_CM_128_HMAC_SHA1_80'],
+      });
+      assert.deepEqual(
+        cryptoOf(String(only.sdp)).map((x) => x.suite),
+        ['AES_CM_128_HMAC_SHA1_80'],
+      );
+      // An SRTP offer: the first line of an allowed suite is taken (answered below with its tag).
+      const two = [`1 AES_CM_128_HMAC_SHA1_80 inline:${KEY_A}`, `2 AES_CM_128_HMAC_SHA1_32 inline:${KEY_A}`];
+      const r = await offer('pick', 'RTP/SAVP', two, {
+        'transport-protocol': 'RTP/AVP',
+        flags: ['SDES-only-AES_CM_128_HMAC_SHA1_32'],
+      });
+      assert.equal(r.result, 'ok');
+      const ans = await p.ng.request({
+        command: 'answer',
+        'call-id': `sdes-pick-${dataplane}`,
+        'from-tag': 'tagA',
+        'to-tag': 'tagB',
+        sdp: sdp(base + 2, 'RTP/AVP'),
+      });
+      assert.deepEqual(
+        cryptoOf(String(ans.sdp)).map((x) => [x.tag, x.suite]),
+        [[2, 'AES_CM_128_HMAC_SHA1_32']],
+      );
+    });
+
     test('an SRTP offer with no suite we support passes as offered, with a warning', async () => {
       const base = p.spare[70]!;
       const r = await p.ng.request({
