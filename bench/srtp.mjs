@@ -137,7 +137,7 @@ try {
         const x = await run(v, calls);
         rows.push(x);
         console.log(
-          `${v.name.padEnd(16)} ${String(calls).padStart(4)} calls: received ${fmt(x.pps_received ?? x.received)} , loss ${fmt(x.loss * 100, 2)} %, p50/p99 ${x.p50_us}/${x.p99_us} us, two relays ${fmt(x.relayCores, 3)} cores, ${fmt(x.pktsPerCpuS)} packets per CPU-s`,
+          `${v.name.padEnd(16)} ${String(calls).padStart(4)} calls: ${fmt(x.received)} packets received, loss ${fmt(x.loss * 100, 2)} %, p50/p99 ${x.p50_us}/${x.p99_us} us, two relays ${fmt(x.relayCores, 3)} cores, ${fmt(x.pktsPerCpuS)} packets per CPU-s`,
         );
       }
   console.log(

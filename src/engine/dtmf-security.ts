@@ -15,6 +15,7 @@
 import { randomInt } from 'node:crypto';
 import { ALAW_ENCODE, ULAW_ENCODE } from '../media/g711.js';
 import { G722Encoder } from '../media/g722.js';
+import { RTP_EVENT_SIZE, parseRtpEvent } from '../wire/rtp-event.js';
 
 export type DtmfSecurity = 'drop' | 'silence' | 'tone' | 'random' | 'zero' | 'DTMF';
 
@@ -60,25 +61,25 @@ export class DtmfReplacer {
    */
   replace(msg: Buffer, off: number, end: number, audioPt: number | undefined): 'drop' | 'keep' | Buffer {
     const mode = this.opts.mode;
-    if (mode === 'drop' || end - off < 4) return 'drop';
+    if (mode === 'drop' || end - off < RTP_EVENT_SIZE) return 'drop';
+    const ev = parseRtpEvent(msg.subarray(off, end));
     const ts = msg.readUInt32BE(4);
     const fresh = ts !== this.eventTs;
     if (fresh) {
       this.eventTs = ts;
       this.covered = 0;
       this.g722 = undefined;
-      this.code = this.replacementCode(msg[off]!);
+      this.code = this.replacementCode(ev.event);
     }
     if (mode === 'zero' || mode === 'DTMF' || mode === 'random') {
-      msg[off] = this.code;
+      msg[off] = this.code; // the event code, the payload's first byte
       return 'keep';
     }
     if (!synthesisable(audioPt)) return 'drop';
-    const duration = msg.readUInt16BE(off + 2);
-    const samples = duration - this.covered;
+    const samples = ev.duration - this.covered;
     if (samples <= 0) return 'drop';
     const start = this.covered;
-    this.covered = duration;
+    this.covered = ev.duration;
     return this.audio(msg, audioPt, ts + start, start, Math.min(samples, MAX_SAMPLES));
   }
 

@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { PacketTap, RelayLeg } from '../dataplane/relay-leg.js';
 import { SRTP_SUITES, SrtpContext, type SrtpSuite, sessionMaterial, tagBytes } from '../media/srtp.js';
 import type { SdpMedia } from '../wire/sdp.js';
+import { formatCryptoAttribute, parseCryptoAttribute } from '../wire/sdp-crypto.js';
 import type { MediaSide } from './call.js';
 import type { MediaPlan } from './sdp-rewrite.js';
 import type { SignalOptions } from './options.js';
@@ -41,22 +42,15 @@ export interface SdesState {
 export const isSecure = (proto: string): boolean => /^RTP\/SAVPF?$/i.test(proto);
 export const isPlainRtp = (proto: string): boolean => /^RTP\/AVPF?$/i.test(proto);
 
-/** `a=crypto` values of a media section we can use (`tag suite inline:key[|lifetime][|mki]`). */
+/** `a=crypto` lines of a media section we can use: a suite we support and 30 bytes of key material. */
 export function cryptoLines(m: SdpMedia): CryptoLine[] {
   const out: CryptoLine[] = [];
   for (const l of m.lines) {
-    if (l.type !== 'a' || !l.value.startsWith('crypto:')) continue;
-    const r = /^crypto:(\d{1,9})\s+(\S+)\s+inline:([A-Za-z0-9+/=]+)(\|[^\s]*)?/.exec(l.value);
-    if (!r) continue;
-    const suite = SRTP_SUITES.find((s) => s === r[2]);
-    if (!suite || Buffer.from(r[3]!, 'base64').length !== 30) continue;
-    out.push({ tag: Number(r[1]), suite, inline: r[3]! });
+    const c = l.type === 'a' ? parseCryptoAttribute(l.value) : undefined;
+    const suite = SRTP_SUITES.find((s) => s === c?.suite);
+    if (c && suite && Buffer.from(c.inline, 'base64').length === 30) out.push({ ...c, suite });
   }
   return out;
-}
-
-export function formatCrypto(c: CryptoLine): string {
-  return `crypto:${c.tag} ${c.suite} inline:${c.inline}`;
 }
 
 function newKey(): string {
@@ -227,7 +221,7 @@ export function planSrtpOffer(
     from.sdes = undefined;
     to.sdes = { ...to.sdes, ours: offerLines(to.sdes, allowed) };
     to.proto = target;
-    return { proto: target, crypto: to.sdes.ours.map(formatCrypto) };
+    return { proto: target, crypto: to.sdes.ours.map(formatCryptoAttribute) };
   }
   const st = acceptOffer(m, from.sdes, allowed);
   if (!st) {
@@ -259,6 +253,6 @@ export function planSrtpAnswer(
     return st ? { proto: offerer.proto, crypto: [] } : undefined;
   }
   if (offerer.sdes && isPlainRtp(m.proto))
-    return { proto: offerer.proto, crypto: offerer.sdes.ours.map(formatCrypto) };
+    return { proto: offerer.proto, crypto: offerer.sdes.ours.map(formatCryptoAttribute) };
   return undefined;
 }

@@ -241,7 +241,6 @@ export function egressRule(family: NftFamily, egress: number, addr: string): Exp
 export class NftBatch {
   private readonly w = new NlWriter();
   private seq: number;
-  private count = 0;
 
   constructor(
     private readonly family: NftFamily,
@@ -252,20 +251,10 @@ export class NftBatch {
     this.w.begin(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, this.seq++, 0, NFNL_SUBSYS_NFTABLES).end();
   }
 
-  get messages(): number {
-    return this.count;
-  }
-
-  /** Bytes written so far (callers split large updates into several transactions). */
-  get size(): number {
-    return this.w.length;
-  }
-
   private msg(cmd: number, flags: number, fill: (w: NlWriter) => void): this {
     this.w.begin(nftType(cmd), NLM_F_REQUEST | NLM_F_ACK | flags, this.seq++, NFPROTO[this.family]);
     fill(this.w);
     this.w.end();
-    this.count++;
     return this;
   }
 
