@@ -8,6 +8,8 @@
  * the same cryptography. Relay CPU = both relays' utime + stime over the generator's measured window.
  *
  *   npx tsc -p tsconfig.build.json && node bench/srtp.mjs [calls ...]   default: 50 100; about 2 minutes
+ *   PLAIN=1 node bench/srtp.mjs ...      the same chain without SRTP (what SRTP adds at the same rate)
+ *   ONLY=sipmedia-native node bench/srtp.mjs ...   one relay kind only
  */
 import { spawn } from 'node:child_process';
 import { fmt, median } from './lib/stats.mjs';
@@ -61,14 +63,14 @@ async function setupChain(first, second, i, aPort, bPort, flags) {
     command: 'offer',
     ...id,
     sdp: sdp(aPort, 'a'),
-    'transport-protocol': 'RTP/SAVP',
+    ...(process.env.PLAIN ? {} : { 'transport-protocol': 'RTP/SAVP' }),
     flags,
   });
   const o2 = await request(second.ng, {
     command: 'offer',
     ...id,
     sdp: o1,
-    'transport-protocol': 'RTP/AVP',
+    ...(process.env.PLAIN ? {} : { 'transport-protocol': 'RTP/AVP' }),
     flags,
   });
   const a2 = await request(second.ng, { command: 'answer', ...id, 'to-tag': 'b-tag', sdp: sdp(bPort, 'b') });
@@ -126,7 +128,9 @@ lock();
 hardStop(10 * 60_000);
 try {
   buildLoadgen();
-  const variants = relayVariants({ nativeThreads: [1], js: true }).filter((v) => v.name !== 'rtpengine-2t');
+  const variants = relayVariants({ nativeThreads: [1], js: true }).filter(
+    (v) => v.name !== 'rtpengine-2t' && (!process.env.ONLY || v.name === process.env.ONLY),
+  );
   console.log(
     `SRTP chain (AES_CM_128_HMAC_SHA1_80); rtpengine ${rtpengineVersion() || 'not installed'}; relays: ${variants.map((v) => v.name).join(', ')}`,
   );

@@ -31,6 +31,9 @@ export function buildLoadgenNetns() {
 }
 
 /** The relay's command line (run in R through `ip netns exec`, which execs it: same PID). */
+/** KBENCH_NODE_FLAGS: extra node flags for sipmedia relays (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`, to profile). */
+const nodeFlags = (process.env.KBENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+
 export function relayCommand(v) {
   const common = [
     `--interface=${R_ADDR_A}`,
@@ -43,7 +46,7 @@ export function relayCommand(v) {
   if (v.kind === 'rtpengine')
     return [RTPENGINE, '--config-file=none', '--table=-1', '--num-threads=1', '--log-stderr', ...common];
   if (v.kind === 'sipmedia')
-    return [process.execPath, SIPMEDIA_BIN, 'proxy', ...common, `--kernel=${v.kernel}`];
+    return [process.execPath, ...nodeFlags, SIPMEDIA_BIN, 'proxy', ...common, `--kernel=${v.kernel}`];
   return null;
 }
 
