@@ -32,6 +32,12 @@ export class MediaSide {
   transcodeOffer: TranscodeOffer | undefined;
   /** Conversion of the packets this party sends (set by an answer that picked an added codec). */
   transcode: Transcoding | undefined;
+  /** telephone-event payload type added to this party's offer (engine/dtmf-bridge), until the answer. */
+  eventsOffer: number | undefined;
+  /** This party's RFC 4733 events reach its peer as in-band tones (the peer has no telephone-event). */
+  eventsToAudio = false;
+  /** This party's in-band keys reach its peer as events of this payload type (it has no telephone-event). */
+  eventsFromAudio: number | undefined;
   /** SDES-SRTP the proxy terminates towards this party (engine/srtp-bridge). */
   sdes: SdesState | undefined;
 

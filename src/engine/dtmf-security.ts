@@ -13,6 +13,7 @@
  * An event is one RTP timestamp (RFC 4733: all packets of an event carry its start time).
  */
 import { randomInt } from 'node:crypto';
+import { dtmfToneSamples } from '../media/dtmf-tones.js';
 import { ALAW_ENCODE, ULAW_ENCODE } from '../media/g711.js';
 import { G722Encoder } from '../media/g722.js';
 import { RTP_EVENT_SIZE, parseRtpEvent } from '../wire/rtp-event.js';
@@ -26,6 +27,11 @@ export interface DtmfSecurityOptions {
   /** `tone` mode: frequency in Hz and level in dBFS (negative). */
   frequency?: number;
   volumeDb?: number;
+  /**
+   * `tone` mode only: play the pressed key's own DTMF tones at the event's volume instead (RFC 4733 events
+   * made in-band DTMF, for a receiver without telephone-event; not a `DTMF-security` value).
+   */
+  keyTones?: boolean;
 }
 
 export const DEFAULT_TONE_HZ = 400;
@@ -50,6 +56,8 @@ export class DtmfReplacer {
   /** Timestamp units of the current event already covered (silence/tone) and its replacement code. */
   private covered = 0;
   private code = 0;
+  private pressed = 0;
+  private volume = 10;
   private g722: G722Encoder | undefined;
 
   constructor(readonly opts: DtmfSecurityOptions) {}
@@ -69,6 +77,8 @@ export class DtmfReplacer {
       this.eventTs = ts;
       this.covered = 0;
       this.g722 = undefined;
+      this.pressed = ev.event;
+      this.volume = ev.volume;
       this.code = this.replacementCode(ev.event);
     }
     if (mode === 'zero' || mode === 'DTMF' || mode === 'random') {
@@ -98,8 +108,10 @@ export class DtmfReplacer {
     msg.copy(out, 2, 2, 4); // sequence number
     out.writeUInt32BE(ts >>> 0, 4);
     msg.copy(out, 8, 8, 12); // SSRC
-    const pcm = new Int16Array(n);
-    if (this.opts.mode === 'tone') {
+    let pcm: Int16Array = new Int16Array(n);
+    if (this.opts.keyTones) {
+      pcm = dtmfToneSamples(this.pressed, n, offset, this.volume) ?? pcm;
+    } else if (this.opts.mode === 'tone') {
       const amp = 32767 * 10 ** ((this.opts.volumeDb ?? DEFAULT_TONE_DB) / 20);
       const w = (2 * Math.PI * (this.opts.frequency ?? DEFAULT_TONE_HZ)) / 8000;
       for (let i = 0; i < n; i++) pcm[i] = Math.round(amp * Math.sin(w * (offset + i)));

@@ -5,6 +5,7 @@
 import { type Dataplane, OutOfPortsError } from '../dataplane/userspace.js';
 import { Sdp, SdpError, type SdpMedia } from '../wire/sdp.js';
 import { codecNames, offerFilter, payloadsToRemove } from './codec-filter.js';
+import { eventsPayloadType, isEventsTarget, planEventsOffer } from './dtmf-bridge.js';
 import { planAnswer, planOffer } from './transcode.js';
 import type { Logger } from '../util/log.js';
 import { Call, type CloseReason, MediaSide, Monologue } from './call.js';
@@ -145,11 +146,20 @@ export class Engine {
       const require = modes.has('require');
       const mux = require || modes.has('offer') || (m.rtcpMux && !modes.has('demux'));
       const filtered = offerFilter(m, o.codec);
-      const tc = planOffer(m, o.codec?.transcode ?? [], filtered, warnings);
+      const targets = o.codec?.transcode ?? [];
+      const tc = planOffer(
+        m,
+        targets.filter((t) => !isEventsTarget(t)),
+        filtered,
+        warnings,
+      );
       // Transcoding may replace every codec of the offer (codec-mask-all codec-transcode-PCMA).
       const removeFormats = this.codecRemoval(m, filtered.removed, tc.add.length, warnings);
       fm.strippedCodecs = codecNames(m, removeFormats);
       fm.transcodeOffer = tc.offer;
+      const sent = [...m.formats.map(Number).filter((pt) => !removeFormats.includes(pt)), ...tc.add];
+      const addEvents = planEventsOffer(m, targets, sent, warnings);
+      fm.eventsOffer = addEvents;
       const srtp = planSrtpOffer(m, fm, tm, o.transportProtocol, warnings, o.sdesSuites);
       plans.push({
         side: tm,
@@ -157,6 +167,7 @@ export class Engine {
         rtcpOnRtpPort: require,
         removeFormats,
         addFormats: tc.add,
+        ...(addEvents !== undefined && { addEvents }),
         ...(srtp && { srtp }),
       });
       wire(fm, tm);
@@ -233,12 +244,17 @@ export class Engine {
         }
         om.transcode = tc.offerer;
         am.transcode = tc.answerer;
+        // telephone-event we added and the answerer accepted: bridged to in-band for the offerer.
+        const left = m.formats.map(Number).filter((pt) => !stripped.includes(pt) && !tc.remove.includes(pt));
+        const events = om.eventsOffer === undefined ? undefined : eventsPayloadType(m, left);
+        om.eventsFromAudio = events;
+        am.eventsToAudio = events !== undefined;
         const srtp = planSrtpAnswer(m, om, am, warnings);
         plans.push({
           side: om,
           mux: om.rtcpMux,
           rtcpOnRtpPort: om.rtcpMux,
-          removeFormats: [...stripped, ...tc.remove],
+          removeFormats: [...stripped, ...tc.remove, ...(events === undefined ? [] : [events])],
           replaceFormat: tc.replace,
           ...(srtp && { srtp }),
         });

@@ -5,7 +5,14 @@
  * only while needed.
  */
 import type { RelayLeg } from '../dataplane/relay-leg.js';
-import { type DetectedDigit, DtmfError, generateDtmf } from '../media/dtmf.js';
+import {
+  type DetectedDigit,
+  DtmfError,
+  type DtmfPacket,
+  type DtmfSequence,
+  generateDtmf,
+} from '../media/dtmf.js';
+import { dtmfToneSamples } from '../media/dtmf-tones.js';
 import { FramePacketizer } from '../media/packetizer.js';
 import type { PromptCache } from '../media/prompt-cache.js';
 import { createFilePromptCache, resolveInMediaRoot } from '../media/prompt-file.js';
@@ -39,6 +46,24 @@ export interface MediaConfig {
 export const DEFAULT_MAX_PLAYBACKS = 2000;
 /** Longest wait for a relayed packet before a first insertion (three 20 ms frames). */
 const PRIME_WAIT_MS = 70;
+/** `source` of the playback that carries `play DTMF` in-band (queued like events, not a `play media`). */
+const INBAND_DTMF = 'DTMF (in-band)';
+
+/** The audio of a generated event sequence: each event's key tones over its duration, silence between. */
+function inbandDtmf(seq: DtmfSequence): Int16Array {
+  const pcm = new Int16Array(Math.ceil((seq.totalMs * 8000) / 1000));
+  const events = new Map<number, DtmfPacket>();
+  for (const p of seq.packets) {
+    const e = events.get(p.tsOffset);
+    if (!e || p.durationSamples > e.durationSamples) events.set(p.tsOffset, p);
+  }
+  for (const [at, p] of events) {
+    const n = Math.max(0, Math.min(p.durationSamples, pcm.length - at));
+    const tone = dtmfToneSamples(p.event, n, 0, p.payload[1]! & 0x3f);
+    if (tone) pcm.set(tone, at);
+  }
+  return pcm;
+}
 
 export type BlockKind = 'dtmf' | 'media' | 'silence';
 
@@ -144,6 +169,8 @@ export class MediaService {
         d.silence = on('silence');
         d.detect = (st.dtmfLogDest ?? this.config.dtmfLogDest) !== undefined;
         d.transcode = side.transcode;
+        d.eventsToAudio = side.eventsToAudio;
+        d.eventsFromAudio = side.eventsFromAudio;
         d.refresh();
         out.push(d);
       }
@@ -172,7 +199,9 @@ export class MediaService {
   ): Promise<void> {
     // Most calls never get a media duty: they keep no media state and no per-stream objects.
     const detecting = o.dtmfLogDest !== undefined || this.config.dtmfLogDest !== undefined;
-    const converting = call.monologues.some((m) => m.media.some((s) => s.transcode !== undefined));
+    const converting = call.monologues.some((m) =>
+      m.media.some((s) => s.transcode !== undefined || s.eventsToAudio || s.eventsFromAudio !== undefined),
+    );
     if (!this.calls.has(call) && o.recordCall !== true && !detecting && !converting && !o.moh) return;
     const st = this.state(call);
     if (o.dtmfLogDest) st.dtmfLogDest = o.dtmfLogDest;
@@ -341,11 +370,12 @@ export class MediaService {
       const d = this.streamOf(call, party);
       const codec = streamCodec(call, party, d.side.index - 1);
       const pt = codec?.dtmfPayloadType;
-      if (pt === undefined)
+      if (pt === undefined && !codec?.encodable)
         throw new EngineError(
-          'No telephone-event payload type negotiated (in-band DTMF is not supported yet)',
+          `No telephone-event payload type negotiated, and in-band DTMF needs PCMU, PCMA or G722 (the codec is ${codec?.name ?? 'unknown'})`,
         );
-      if (d.insertion instanceof Playback) throw new EngineError('Media playback in progress');
+      if (d.insertion instanceof Playback && d.insertion.options.source !== INBAND_DTMF)
+        throw new EngineError('Media playback in progress');
       let seq: ReturnType<typeof generateDtmf>;
       try {
         seq = generateDtmf({
@@ -359,17 +389,27 @@ export class MediaService {
         if (e instanceof DtmfError) throw new EngineError(e.message);
         throw e;
       }
-      return { d, seq, pt };
+      return { d, seq, pt, codec };
     });
     await Promise.all(jobs.map(({ d }) => d.primeSender(PRIME_WAIT_MS)));
     if (this.engine.calls.get(call.callId) !== call) throw new EngineError('Unknown call-id');
-    for (const { d, seq, pt } of jobs) {
+    for (const { d, seq, pt, codec } of jobs) {
       if (d.dtmfQueue.length >= 32) throw new EngineError('Too many queued DTMF requests');
       d.dtmfQueue.push(() => {
-        const inj = new DtmfInjection(d, seq.packets, pt, () => {
+        const done = () => {
           if (d.insertion === inj) d.insertion = undefined;
           this.next(d);
-        });
+        };
+        // Without telephone-event the keys go in-band: their tones in the stream's own codec.
+        const inj =
+          pt !== undefined
+            ? new DtmfInjection(d, seq.packets, pt, done)
+            : new Playback(
+                d,
+                new FramePacketizer(inbandDtmf(seq), { codec: codec!.encodable!, ptimeMs: codec!.ptimeMs }),
+                { payloadType: codec!.payloadType, repeat: 1, startFrame: 0, source: INBAND_DTMF },
+                done,
+              );
         d.insertion = inj;
         d.refresh();
         inj.start();

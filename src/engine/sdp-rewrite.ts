@@ -7,6 +7,7 @@ import { type Sdp, type SdpLine, type SdpMedia, iceAttributeNames, isDirection }
 import type { MediaSide } from './call.js';
 import { STATIC_PAYLOADS } from './static-payloads.js';
 import type { SignalOptions } from './options.js';
+import { addEventsFormat } from './dtmf-bridge.js';
 import { withAddedFormats } from './transcode.js';
 
 export interface MediaPlan {
@@ -20,6 +21,8 @@ export interface MediaPlan {
   removeFormats?: number[];
   /** Static payload types to add (codec transcode, offer only). */
   addFormats?: number[];
+  /** telephone-event added with this payload type (engine/dtmf-bridge, offer only). */
+  addEvents?: number;
   /** A payload type answered in place of another: [answered, what the recipient gets] (transcoding). */
   replaceFormat?: [number, number];
   /** SRTP terminated here: the recipient's protocol, and the `a=crypto` values it gets (none: plain). */
@@ -138,6 +141,7 @@ export function rewriteSdp(sdp: Sdp, plan: RewritePlan): string {
     }
     if (p.removeFormats?.length) m.removeFormats(p.removeFormats);
     if (p.addFormats?.length) m.formats = withAddedFormats(m, p.addFormats);
+    if (p.addEvents !== undefined) addEventsFormat(m, p.addEvents);
     if (p.replaceFormat) replaceFormat(m, p.replaceFormat);
     if (p.srtp) m.proto = p.srtp.proto;
     const rtpPort = p.side.pair.rtp.localPort;

@@ -12,6 +12,7 @@ import { RtpSenderState } from '../media/rtp-sender-state.js';
 import type { UdpEndpoints } from '../wire/pcap.js';
 import { rtpPayloadEnd, rtpPayloadOffset } from '../wire/rtp.js';
 import type { MediaSide, Monologue } from './call.js';
+import { InbandEvents } from './dtmf-bridge.js';
 import { DtmfReplacer, type DtmfSecurityOptions } from './dtmf-security.js';
 import type { DtmfInjection, InsertTarget, Playback } from './playback.js';
 import { type Transcoding, transcodePacket } from './transcode.js';
@@ -48,6 +49,12 @@ export class StreamDuties implements InsertTarget {
   private readonly tap: PacketTap;
   /** Packets dropped by blocking. */
   blocked = 0;
+  /** This party's events become its key's tones for a peer without telephone-event (engine/dtmf-bridge). */
+  eventsToAudio = false;
+  /** This party's in-band keys become events of this payload type for its peer (engine/dtmf-bridge). */
+  eventsFromAudio: number | undefined;
+  private toAudio: DtmfReplacer | undefined;
+  private fromAudio: InbandEvents | undefined;
 
   constructor(
     readonly party: Monologue,
@@ -109,6 +116,8 @@ export class StreamDuties implements InsertTarget {
       this.blockMedia ||
       this.silence ||
       this.detect ||
+      this.eventsToAudio ||
+      this.eventsFromAudio !== undefined ||
       this.sender !== undefined ||
       this.hooks.recording()?.writing === true
     );
@@ -180,7 +189,8 @@ export class StreamDuties implements InsertTarget {
   detach(): void {
     this.dtmfQueue.length = 0;
     this.insertion?.finish();
-    this.blockDtmf = this.blockMedia = this.silence = this.detect = false;
+    this.blockDtmf = this.blockMedia = this.silence = this.detect = this.eventsToAudio = false;
+    this.eventsFromAudio = undefined;
     this.sender = undefined;
     this.transcode = undefined;
     if (this.converter && !this.converter.closed) this.converter.convert?.(undefined);
@@ -240,17 +250,37 @@ export class StreamDuties implements InsertTarget {
   /** A blocked event packet: dropped, rewritten in place (true: forward it), or replaced by audio. */
   private secure(msg: Buffer, off: number, end: number, leg: RelayLeg): boolean {
     this.blocked++;
-    const r = this.replacer?.replace(msg, off, end, this.lastAudioPt ?? this.audioPayloadType) ?? 'drop';
-    if (r === 'keep') return true;
-    if (r !== 'drop') {
-      this.convert(r);
-      const out = leg.sink;
-      if ((!this.sender || this.sender.relayPacket(r, performance.now())) && out?.endpoint && !out.closed) {
-        out.sendToParty(r);
-        this.record(r, leg);
-      }
+    return this.substitute(this.replacer, msg, off, end, leg);
+  }
+
+  /** An event packet through `r`: dropped, rewritten in place (true: forward it), or replaced by audio. */
+  private substitute(
+    r: DtmfReplacer | undefined,
+    msg: Buffer,
+    off: number,
+    end: number,
+    leg: RelayLeg,
+  ): boolean {
+    const out = r?.replace(msg, off, end, this.lastAudioPt ?? this.audioPayloadType) ?? 'drop';
+    if (out === 'keep') return true;
+    if (out !== 'drop') {
+      this.convert(out);
+      this.emit(out, leg);
     }
     return false;
+  }
+
+  /** Sends a packet made in place of a relayed one (same stream: mapped like it after an insertion). */
+  private emit(packet: Buffer, leg: RelayLeg): void {
+    const out = leg.sink;
+    if (
+      (!this.sender || this.sender.relayPacket(packet, performance.now())) &&
+      out?.endpoint &&
+      !out.closed
+    ) {
+      out.sendToParty(packet);
+      this.record(packet, leg);
+    }
   }
 
   private onPacket(msg: Buffer, leg: RelayLeg, isRtcp: boolean): boolean {
@@ -271,8 +301,20 @@ export class StreamDuties implements InsertTarget {
         }
       }
       if (this.blockDtmf && !this.secure(msg, off, end, leg)) return false;
+      if (!this.blockDtmf && this.eventsToAudio) {
+        this.toAudio ??= new DtmfReplacer({ mode: 'tone', keyTones: true });
+        if (!this.substitute(this.toAudio, msg, off, end, leg)) return false;
+      }
     } else {
       this.lastAudioPt = pt;
+      if (this.eventsFromAudio !== undefined && !this.blockMedia) {
+        this.fromAudio ??= new InbandEvents();
+        const ev = this.fromAudio.packet(msg, pt, this.eventsFromAudio);
+        if (ev) {
+          this.emit(ev, leg);
+          return false;
+        }
+      }
       if (this.blockMedia) {
         this.blocked++;
         return false;

@@ -155,3 +155,18 @@ test(`Kamailio's rtpengine_offer("${SRTP_FLAGS}"): SRTP towards the callee, plai
     assert.doesNotMatch(r.answered, /a=crypto/, kind);
   }
 });
+
+const EVENT_FLAGS = 'replace-origin replace-session-connection codec-transcode=telephone-event';
+
+test(`Kamailio's rtpengine_offer("${EVENT_FLAGS}"): telephone-event offered to the callee, not answered to the caller`, {
+  skip: missing,
+}, async () => {
+  const offer = (port: number) => sdp(port, '8', ['8 PCMA/8000']);
+  const answer = (port: number) => sdp(port, '8 96', ['8 PCMA/8000', '96 telephone-event/8000']);
+  for (const kind of ['sipmedia', 'rtpengine'] as const) {
+    const r = await throughKamailio(kind, EVENT_FLAGS, offer, answer);
+    assert.equal(mline(r.offered), '8 96', `${kind}: the callee is offered telephone-event`);
+    assert.match(r.offered, /^a=rtpmap:96 telephone-event\/8000\r\na=fmtp:96 0-15\r$/m, kind);
+    assert.equal(mline(r.answered), '8', `${kind}: the caller is answered without it`);
+  }
+});

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { generateDtmf } from '../../src/media/dtmf.js';
-import { ulawDecodeSample } from '../../src/media/g711.js';
+import { dtmfKeyIn } from '../../src/media/dtmf-tones.js';
+import { g711Decode, ulawDecodeSample } from '../../src/media/g711.js';
 import { toneDominance } from '../../src/media/goertzel.js';
+import type { BDict } from '../../src/wire/bencode.js';
 import { Endpoint, rtp } from '../helpers/endpoint.js';
 import { type RunningProxy, startProxy } from '../helpers/proxy.js';
 import { collect, collectUntilQuiet, mediaCall, PCMA, PCMU } from './media-helpers.js';
@@ -122,17 +124,40 @@ test('play DTMF sends RFC 4733 packets byte for byte, with three end packets', a
   }
 });
 
-test('play DTMF without a negotiated telephone-event is refused', async () => {
-  const c = await mediaCall(p, { formats: '0', rtpmaps: ['0 PCMU/8000'] });
+const playDtmfFromA = (callId: string, o: BDict) =>
+  p.ng.request({ command: 'play DTMF', 'call-id': callId, 'from-tag': 'tagA', ...o });
+
+test('play DTMF without a negotiated telephone-event plays the keys in-band, in the call codec', async () => {
+  const c = await mediaCall(p, { formats: '8', rtpmaps: ['8 PCMA/8000'] });
   try {
-    const r = await p.ng.request({
-      command: 'play DTMF',
-      'call-id': c.callId,
-      'from-tag': 'tagA',
-      code: '1',
-    });
+    const r = await playDtmfFromA(c.callId, { code: '19', duration: 100, pause: 100 });
+    assert.equal(r.result, 'ok', JSON.stringify(r));
+    // Two keys of 100 ms, each followed by 100 ms of silence: 20 packets of 20 ms.
+    const got = await collect(c.b, 20);
+    const keys = got.map((k) => dtmfKeyIn(g711Decode('PCMA', k.subarray(12))) ?? '-');
+    assert.deepEqual(
+      keys,
+      [...'11111-----99999-----'].map((x) => (x === '-' ? x : Number(x))),
+    );
+    for (const [i, k] of got.entries()) {
+      assert.equal(k[1]! & 0x7f, 8, 'PCMA');
+      if (i > 0) {
+        assert.equal((k.readUInt16BE(2) - got[i - 1]!.readUInt16BE(2)) & 0xffff, 1);
+        assert.equal((k.readUInt32BE(4) - got[i - 1]!.readUInt32BE(4)) >>> 0, 160);
+      }
+    }
+    assert.equal((await collectUntilQuiet(c.b, 150)).length, 0, 'nothing after the sequence');
+  } finally {
+    c.close();
+  }
+});
+
+test('play DTMF is refused when neither telephone-event nor an in-band codec is negotiated', async () => {
+  const c = await mediaCall(p, { formats: '18', rtpmaps: ['18 G729/8000'] });
+  try {
+    const r = await playDtmfFromA(c.callId, { code: '1' });
     assert.equal(r.result, 'error');
-    assert.match(String(r['error-reason']), /telephone-event/);
+    assert.match(String(r['error-reason']), /telephone-event.*G729/);
   } finally {
     c.close();
   }
