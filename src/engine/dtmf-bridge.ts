@@ -7,9 +7,7 @@
  * audio codec, and keys the offerer presses in-band reach the answerer as events in place of the tone audio.
  * Audio is made and read in PCMU, PCMA or G.722 (lower band); an offer without one of those gains nothing.
  */
-import { InbandDtmfDetector } from '../media/dtmf-tones.js';
-import { ALAW_DECODE, ULAW_DECODE } from '../media/g711.js';
-import { G722Decoder } from '../media/g722.js';
+import { InbandKeyReader } from '../media/dtmf-tones.js';
 import { rtpPayloadEnd, rtpPayloadOffset } from '../wire/rtp.js';
 import { RTP_EVENT_SIZE, serializeRtpEvent } from '../wire/rtp-event.js';
 import type { SdpMedia } from '../wire/sdp.js';
@@ -75,8 +73,7 @@ const EVENT_VOLUME = 10;
  * the first); when the tones stop, the end packet takes the place of that audio packet and the next two.
  */
 export class InbandEvents {
-  private readonly detector = new InbandDtmfDetector();
-  private g722: G722Decoder | undefined;
+  private readonly reader = new InbandKeyReader();
   private eventTs = 0;
   private event = 0;
   private endsLeft = 0;
@@ -90,7 +87,7 @@ export class InbandEvents {
     if (end <= off) return undefined;
     const bytes = msg.subarray(off, end);
     const ts = msg.readUInt32BE(4);
-    const state = this.detector.push(this.decode(pt, bytes));
+    const state = this.reader.read(pt, bytes);
     if (state.kind === 'key') {
       if (state.first) {
         this.eventTs = ts;
@@ -110,17 +107,6 @@ export class InbandEvents {
       return this.build(msg, eventPt, false, true, this.endDuration);
     }
     return undefined;
-  }
-
-  private decode(pt: 0 | 8 | 9, bytes: Uint8Array): Int16Array {
-    if (pt === 9) {
-      this.g722 ??= new G722Decoder();
-      return this.g722.decode(bytes);
-    }
-    const table = pt === 0 ? ULAW_DECODE : ALAW_DECODE;
-    const pcm = new Int16Array(bytes.length);
-    for (let i = 0; i < bytes.length; i++) pcm[i] = table[bytes[i]!]!;
-    return pcm;
   }
 
   private build(msg: Buffer, pt: number, marker: boolean, end: boolean, duration: number): Buffer {

@@ -79,7 +79,7 @@ export class DtmfReplacer {
       this.g722 = undefined;
       this.pressed = ev.event;
       this.volume = ev.volume;
-      this.code = this.replacementCode(ev.event);
+      this.code = replacementKey(this.opts, ev.event);
     }
     if (mode === 'zero' || mode === 'DTMF' || mode === 'random') {
       msg[off] = this.code; // the event code, the payload's first byte
@@ -93,14 +93,6 @@ export class DtmfReplacer {
     return this.audio(msg, audioPt, ts + start, start, Math.min(samples, MAX_SAMPLES));
   }
 
-  private replacementCode(pressed: number): number {
-    if (this.opts.mode === 'zero') return 0;
-    if (this.opts.mode === 'DTMF') return this.opts.digit ?? 0;
-    // Another of the twelve keys of a phone pad (0-9, *, #).
-    const other = randomInt(11);
-    return other >= pressed ? other + 1 : other;
-  }
-
   private audio(msg: Buffer, pt: 0 | 8 | 9, ts: number, offset: number, n: number): Buffer {
     const out = Buffer.alloc(12 + n);
     out[0] = 0x80;
@@ -108,22 +100,52 @@ export class DtmfReplacer {
     msg.copy(out, 2, 2, 4); // sequence number
     out.writeUInt32BE(ts >>> 0, 4);
     msg.copy(out, 8, 8, 12); // SSRC
-    let pcm: Int16Array = new Int16Array(n);
-    if (this.opts.keyTones) {
-      pcm = dtmfToneSamples(this.pressed, n, offset, this.volume) ?? pcm;
-    } else if (this.opts.mode === 'tone') {
-      const amp = 32767 * 10 ** ((this.opts.volumeDb ?? DEFAULT_TONE_DB) / 20);
-      const w = (2 * Math.PI * (this.opts.frequency ?? DEFAULT_TONE_HZ)) / 8000;
-      for (let i = 0; i < n; i++) pcm[i] = Math.round(amp * Math.sin(w * (offset + i)));
-    }
-    const payload = out.subarray(12);
-    if (pt === 9) {
-      this.g722 ??= new G722Encoder();
-      this.g722.encode(pcm, payload);
-    } else {
-      const table = pt === 0 ? ULAW_ENCODE : ALAW_ENCODE;
-      for (let i = 0; i < n; i++) payload[i] = table[pcm[i]! & 0xffff]!;
-    }
+    const pcm = this.opts.keyTones
+      ? (dtmfToneSamples(this.pressed, n, offset, this.volume) ?? new Int16Array(n))
+      : replacementAudio(this.opts, this.code, n, offset);
+    if (pt === 9) this.g722 ??= new G722Encoder();
+    encodeAudio(pt, pcm, out.subarray(12), this.g722);
     return out;
   }
+}
+
+/** The key sent instead of `pressed` by `zero`, `DTMF` and `random` (another key of the phone pad). */
+export function replacementKey(opts: DtmfSecurityOptions, pressed: number): number {
+  if (opts.mode === 'zero') return 0;
+  if (opts.mode === 'DTMF') return opts.digit ?? 0;
+  // Another of the twelve keys of a phone pad (0-9, *, #).
+  const other = randomInt(11);
+  return other >= pressed ? other + 1 : other;
+}
+
+/**
+ * `n` samples of what a blocked key sounds like, `offset` samples into it: the sine of `tone`, the tones of
+ * `key` for `zero`/`DTMF`/`random` (in-band keys only: events keep their packets), silence otherwise.
+ */
+export function replacementAudio(
+  opts: DtmfSecurityOptions,
+  key: number,
+  n: number,
+  offset: number,
+): Int16Array {
+  const pcm = new Int16Array(n);
+  if (opts.mode === 'tone') {
+    const amp = 32767 * 10 ** ((opts.volumeDb ?? DEFAULT_TONE_DB) / 20);
+    const w = (2 * Math.PI * (opts.frequency ?? DEFAULT_TONE_HZ)) / 8000;
+    for (let i = 0; i < n; i++) pcm[i] = Math.round(amp * Math.sin(w * (offset + i)));
+    return pcm;
+  }
+  if (opts.mode === 'zero' || opts.mode === 'DTMF' || opts.mode === 'random')
+    return dtmfToneSamples(key, n, offset) ?? pcm;
+  return pcm;
+}
+
+/** Encodes 8 kHz samples into `out` (one byte per sample) in PCMU, PCMA or G.722 (with its encoder's state). */
+export function encodeAudio(pt: 0 | 8 | 9, pcm: Int16Array, out: Uint8Array, g722?: G722Encoder): void {
+  if (pt === 9) {
+    (g722 ?? new G722Encoder()).encode(pcm, out);
+    return;
+  }
+  const table = pt === 0 ? ULAW_ENCODE : ALAW_ENCODE;
+  for (let i = 0; i < pcm.length; i++) out[i] = table[pcm[i]! & 0xffff]!;
 }

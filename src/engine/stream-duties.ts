@@ -13,6 +13,7 @@ import type { UdpEndpoints } from '../wire/pcap.js';
 import { rtpPayloadEnd, rtpPayloadOffset } from '../wire/rtp.js';
 import type { MediaSide, Monologue } from './call.js';
 import { InbandEvents } from './dtmf-bridge.js';
+import { InbandKeyMasker } from './dtmf-inband-block.js';
 import { DtmfReplacer, type DtmfSecurityOptions } from './dtmf-security.js';
 import type { DtmfInjection, InsertTarget, Playback } from './playback.js';
 import { type Transcoding, transcodePacket } from './transcode.js';
@@ -54,6 +55,9 @@ export class StreamDuties implements InsertTarget {
   /** This party's in-band keys become events of this payload type for its peer (engine/dtmf-bridge). */
   eventsFromAudio: number | undefined;
   private toAudio: DtmfReplacer | undefined;
+  /** Blocked keys pressed in-band (created by the first audio packet while DTMF is blocked). */
+  private masker: InbandKeyMasker | undefined;
+  private securityOpts: DtmfSecurityOptions = { mode: 'drop' };
   private fromAudio: InbandEvents | undefined;
 
   constructor(
@@ -241,6 +245,8 @@ export class StreamDuties implements InsertTarget {
 
   /** How blocked DTMF is replaced (`DTMF-security`); a change starts a fresh replacer. */
   set dtmfSecurity(o: DtmfSecurityOptions) {
+    if (this.masker) this.masker.opts = o;
+    this.securityOpts = o;
     const r = this.replacer?.opts;
     if (r?.mode === o.mode && r.digit === o.digit && r.frequency === o.frequency && r.volumeDb === o.volumeDb)
       return;
@@ -307,6 +313,10 @@ export class StreamDuties implements InsertTarget {
       }
     } else {
       this.lastAudioPt = pt;
+      if (this.blockDtmf && !this.blockMedia) {
+        this.masker ??= new InbandKeyMasker(this.securityOpts);
+        this.masker.mask(msg, pt);
+      }
       if (this.eventsFromAudio !== undefined && !this.blockMedia) {
         this.fromAudio ??= new InbandEvents();
         const ev = this.fromAudio.packet(msg, pt, this.eventsFromAudio);

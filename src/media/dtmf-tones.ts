@@ -9,6 +9,8 @@
  * and music spread theirs). A key counts once two blocks in a row agree (40 ms, well under Q.24's shortest
  * valid tone of 40 ms plus pause), and ends at the first block that does not.
  */
+import { ALAW_DECODE, ULAW_DECODE } from './g711.js';
+import { G722Decoder } from './g722.js';
 import { goertzelPower } from './goertzel.js';
 
 export const DTMF_ROWS = [697, 770, 852, 941] as const;
@@ -156,5 +158,25 @@ export class InbandDtmfDetector {
     const event = this.held!;
     this.held = undefined;
     return { kind: 'end', event };
+  }
+}
+
+/** An {@link InbandDtmfDetector} fed with encoded audio: PCMU (0), PCMA (8) or G.722 (9, its lower band). */
+export class InbandKeyReader {
+  private readonly detector = new InbandDtmfDetector();
+  private g722: G722Decoder | undefined;
+
+  /** One frame of payload type `pt` (every frame of the stream, in order: G.722 decoding has state). */
+  read(pt: 0 | 8 | 9, bytes: Uint8Array): InbandState {
+    let pcm: Int16Array;
+    if (pt === 9) {
+      this.g722 ??= new G722Decoder();
+      pcm = this.g722.decode(bytes);
+    } else {
+      const table = pt === 0 ? ULAW_DECODE : ALAW_DECODE;
+      pcm = new Int16Array(bytes.length);
+      for (let i = 0; i < bytes.length; i++) pcm[i] = table[bytes[i]!]!;
+    }
+    return this.detector.push(pcm);
   }
 }

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { kamailioInstalled } from '../helpers/kamailio.js';
 import { type ProxyKind, proxyKindFromEnv, rtpengineInstalled } from '../helpers/rtpengine.js';
-import { sippInstalled } from '../helpers/sipp.js';
+import { type SippResult, sippInstalled } from '../helpers/sipp.js';
 import { runKamailioScenario, type ScenarioResult, UAC_MEDIA_IP, UAS_MEDIA_IP } from './kamailio-scenario.js';
 
 const SEQUENTIAL = 20;
@@ -39,7 +39,10 @@ function assertProxySdp(sdp: string, r: ScenarioResult, who: string, ownMediaIp:
 }
 
 function assertScenario(r: ScenarioResult): void {
-  const ctx = (): string => `\n${r.logs().slice(-8000)}`;
+  const sipp = (name: string, x: SippResult): string =>
+    `--- sipp ${name}: exit ${x.code}, ${x.successful} ok, ${x.failed} failed\n${x.errors}\n${x.output.slice(-1500)}`;
+  const ctx = (): string =>
+    `\n${r.logs().slice(-6000)}\n${sipp('uac-seq', r.sequential)}\n${sipp('uac-conc', r.concurrent)}\n${sipp('uas', r.uas)}`;
   assert.equal(r.sequential.code, 0, `sequential UAC exit code ${r.sequential.code}${ctx()}`);
   assert.equal(r.sequential.successful, SEQUENTIAL, `sequential calls successful${ctx()}`);
   assert.equal(r.sequential.failed, 0);

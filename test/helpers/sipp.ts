@@ -84,6 +84,8 @@ export interface SippResult {
   /** Full -trace_msg log (sent and received SIP messages). */
   messages: string;
   output: string;
+  /** The tail of sipp's -error_file (why calls failed). */
+  errors: string;
 }
 
 export interface RunningSipp {
@@ -109,6 +111,7 @@ export function startSipp(o: SippOptions): RunningSipp {
   copyFileSync(join(o.scenarioDir ?? SCENARIOS, o.scenario), scenario);
   const stf = join(o.dir, `${o.name}-stats.csv`);
   const msgFile = join(o.dir, `${o.name}-messages.log`);
+  const errFile = join(o.dir, `${o.name}-errors.log`);
   const args = [
     ...(o.remote ? [o.remote] : []),
     '-sf',
@@ -136,7 +139,7 @@ export function startSipp(o: SippOptions): RunningSipp {
     '1',
     '-trace_err',
     '-error_file',
-    join(o.dir, `${o.name}-errors.log`),
+    errFile,
     '-max_retrans',
     '3',
     ...(o.args ?? []),
@@ -159,6 +162,7 @@ export function startSipp(o: SippOptions): RunningSipp {
         failed: Number(st.get('FailedCall(C)') ?? 0),
         messages: existsSync(msgFile) ? readFileSync(msgFile, 'utf8') : '',
         output: out,
+        errors: existsSync(errFile) ? readFileSync(errFile, 'utf8').slice(-4000) : '',
       });
     });
   });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { generateDtmf } from '../../src/media/dtmf.js';
-import { dtmfKeyIn } from '../../src/media/dtmf-tones.js';
-import { g711Decode, ulawDecodeSample } from '../../src/media/g711.js';
+import { dtmfKeyIn, dtmfToneSamples } from '../../src/media/dtmf-tones.js';
+import { g711Decode, g711Encode, ulawDecodeSample } from '../../src/media/g711.js';
 import { toneDominance } from '../../src/media/goertzel.js';
 import type { BDict } from '../../src/wire/bencode.js';
 import { Endpoint, rtp } from '../helpers/endpoint.js';
@@ -286,6 +286,54 @@ test('DTMF-security zero / DTMF / random: the far end gets a key press, not the 
       c.close();
     }
   }
+});
+
+/** A PCMU call without telephone-event: A presses key 4 in-band for 6 frames between pauses; B's frames' keys. */
+async function inbandThroughBlock(block: BDict | undefined): Promise<(number | '-')[]> {
+  const c = await mediaCall(p, { formats: '0', rtpmaps: ['0 PCMU/8000'] });
+  try {
+    if (block) {
+      const r = await p.ng.request({ command: 'block DTMF', 'call-id': c.callId, ...block });
+      assert.equal(r.result, 'ok', JSON.stringify(r));
+    }
+    const quiet = () => Buffer.from(g711Encode('PCMU', new Int16Array(160)));
+    const frames = [quiet(), ...Array.from({ length: 6 }, (_, i) => keyFrame(4, i)), quiet()];
+    const keys: (number | '-')[] = [];
+    for (const [i, f] of frames.entries()) {
+      c.a.send(rtp(0, 300 + i, 160 * i, 0xa, f), c.toProxyFromA);
+      const got = (await c.b.next()).msg;
+      assert.equal(got.readUInt16BE(2), 300 + i, 'every frame passes, in order');
+      keys.push(dtmfKeyIn(g711Decode('PCMU', got.subarray(12))) ?? '-');
+    }
+    return keys;
+  } finally {
+    c.close();
+  }
+}
+const keyFrame = (key: number, i: number) =>
+  Buffer.from(g711Encode('PCMU', dtmfToneSamples(key, 160, 160 * i)!));
+
+test('block DTMF also masks keys pressed in-band, as DTMF-security says', async () => {
+  assert.deepEqual(
+    await inbandThroughBlock(undefined),
+    ['-', 4, 4, 4, 4, 4, 4, '-'],
+    'unblocked: the tones pass',
+  );
+  // The first frame passes (one frame is not a key yet); the rest carry what the mode makes of the key.
+  assert.deepEqual(await inbandThroughBlock({}), ['-', 4, '-', '-', '-', '-', '-', '-'], 'drop: silence');
+  assert.deepEqual(await inbandThroughBlock({ 'DTMF-security': 'DTMF', digit: '#' }), [
+    '-',
+    4,
+    11,
+    11,
+    11,
+    11,
+    11,
+    '-',
+  ]);
+  const random = await inbandThroughBlock({ 'DTMF-security': 'random' });
+  assert.equal(new Set(random.slice(2, 7)).size, 1, 'one replacement key per press');
+  assert.ok(random[2] !== 4 && random[2] !== '-', String(random));
 });
 
 test('DTMF-security off unblocks; an unknown mode or digit is an error and changes nothing', async () => {
