@@ -14,7 +14,9 @@ import { rtpPayloadEnd, rtpPayloadOffset } from '../wire/rtp.js';
 import type { MediaSide, Monologue } from './call.js';
 import { InbandEvents } from './dtmf-bridge.js';
 import { InbandKeyMasker } from './dtmf-inband-block.js';
-import { DtmfReplacer, type DtmfSecurityOptions } from './dtmf-security.js';
+import { InbandKeyReader } from '../media/dtmf-tones.js';
+import { dtmfEventToChar } from '../wire/rtp-event.js';
+import { DtmfReplacer, type DtmfSecurityOptions, synthesisable } from './dtmf-security.js';
 import type { DtmfInjection, InsertTarget, Playback } from './playback.js';
 import { type Transcoding, transcodePacket } from './transcode.js';
 import type { CallRecording } from './recording.js';
@@ -58,6 +60,9 @@ export class StreamDuties implements InsertTarget {
   /** Blocked keys pressed in-band (created by the first audio packet while DTMF is blocked). */
   private masker: InbandKeyMasker | undefined;
   private securityOpts: DtmfSecurityOptions = { mode: 'drop' };
+  /** In-band keys for detection, and where the one held started (RTP timestamp). */
+  private keyReader: InbandKeyReader | undefined;
+  private keyStart = 0;
   private fromAudio: InbandEvents | undefined;
 
   constructor(
@@ -289,6 +294,34 @@ export class StreamDuties implements InsertTarget {
     }
   }
 
+  /** Reports an in-band key when it ends, like an RFC 4733 event (volume: nominal, not measured). */
+  private readKeys(msg: Buffer, pt: number, leg: RelayLeg): void {
+    if (!synthesisable(pt)) return;
+    const off = rtpPayloadOffset(msg);
+    const end = off < 0 ? -1 : rtpPayloadEnd(msg, off);
+    if (end <= off) return;
+    this.keyReader ??= new InbandKeyReader();
+    const state = this.keyReader.read(pt, msg.subarray(off, end));
+    const ts = msg.readUInt32BE(4);
+    // A key is confirmed on its second frame: it began one frame earlier.
+    if (state.kind === 'key' && state.first) this.keyStart = (ts - (end - off)) >>> 0;
+    if (state.kind !== 'end') return;
+    const samples = (ts - this.keyStart) >>> 0;
+    this.hooks.onDigit(
+      this,
+      {
+        event: state.event,
+        digit: dtmfEventToChar(state.event),
+        timestamp: this.keyStart,
+        durationSamples: samples,
+        durationMs: Math.round(samples / 8),
+        volume: 10,
+        ended: true,
+      },
+      leg,
+    );
+  }
+
   private onPacket(msg: Buffer, leg: RelayLeg, isRtcp: boolean): boolean {
     if (isRtcp || msg.length < 12) return true;
     const pt = msg[1]! & 0x7f;
@@ -313,6 +346,9 @@ export class StreamDuties implements InsertTarget {
       }
     } else {
       this.lastAudioPt = pt;
+      // A party without telephone-event presses keys in-band: detection reads them from its audio.
+      if (this.detect && (this.dtmfPayloadType === undefined || this.eventsFromAudio !== undefined))
+        this.readKeys(msg, pt, leg);
       if (this.blockDtmf && !this.blockMedia) {
         this.masker ??= new InbandKeyMasker(this.securityOpts);
         this.masker.mask(msg, pt);

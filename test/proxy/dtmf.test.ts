@@ -216,6 +216,44 @@ async function securedCall(body: Record<string, string | number | number[]>, cod
   return { c, sent };
 }
 
+test('keys pressed in-band by a party without telephone-event are detected and logged too', async () => {
+  const c = await mediaCall(logged, { formats: '8', rtpmaps: ['8 PCMA/8000'] });
+  try {
+    // Key 6 for 100 ms, 60 ms of silence, key * for 60 ms, silence.
+    const plan: (number | undefined)[] = [
+      undefined,
+      6,
+      6,
+      6,
+      6,
+      6,
+      undefined,
+      undefined,
+      undefined,
+      10,
+      10,
+      10,
+    ];
+    plan.push(undefined, undefined);
+    for (const [i, key] of plan.entries()) {
+      const pcm = key === undefined ? new Int16Array(160) : dtmfToneSamples(key, 160, 160 * i)!;
+      c.a.send(rtp(8, 700 + i, 160 * i, 0xd, Buffer.from(g711Encode('PCMA', pcm))), c.toProxyFromA);
+    }
+    const msgs = [];
+    for (let i = 0; i < 2; i++) msgs.push(JSON.parse((await sink.next(2000)).msg.toString()));
+    assert.deepEqual(
+      msgs.map((m) => [m.event, m.digit, m.duration, m.source_tag, m.callid]),
+      [
+        [6, '6', 100, 'tagA', c.callId],
+        [10, '*', 60, 'tagA', c.callId],
+      ],
+    );
+    assert.equal((await collect(c.b, plan.length)).length, plan.length, 'the audio itself passes');
+  } finally {
+    c.close();
+  }
+});
+
 test('DTMF-security silence: event packets become silent audio of the call codec, same SSRC, seq and event time', async () => {
   for (const [codec, pt, fill] of [
     [PCMU, 0, 0xff],
