@@ -142,10 +142,10 @@ export class CallRecording {
   }
 
   /**
-   * One RTP packet of stream `key` (e.g. `tag-1`) as sent on the wire between `ep`. `channel` is the WAV
-   * channel of its direction (0 or 1).
+   * One RTP (or, `rtcp`, RTCP: pcap only) packet of stream `key` (e.g. `tag-1`) as sent on the wire between
+   * `ep`. `channel` is the WAV channel of its direction (0 or 1).
    */
-  packet(key: string, channel: number, ep: UdpEndpoints, msg: Buffer): void {
+  packet(key: string, channel: number, ep: UdpEndpoints, msg: Buffer, rtcp = false): void {
     if (!this.writing) return;
     this.packets++;
     let pcap = this.pcaps.get(key);
@@ -161,7 +161,7 @@ export class CallRecording {
     const before = pcap.dropped;
     pcap.write(pcapUdpRecord(performance.timeOrigin + performance.now(), ep, msg));
     if (pcap.dropped !== before) this.dropped++;
-    if (this.wav) this.audio(Math.min(1, Math.max(0, channel)), msg);
+    if (this.wav && !rtcp) this.audio(Math.min(1, Math.max(0, channel)), msg);
   }
 
   private nowPos(): number {

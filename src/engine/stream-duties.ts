@@ -50,6 +50,12 @@ export class StreamDuties implements InsertTarget {
   readonly dtmfQueue: (() => void)[] = [];
   private leg: RelayLeg | null = null;
   private readonly tap: PacketTap;
+  /** The party's RTCP leg while a recording is written (its packets go into the stream's pcap). */
+  private rtcpLeg: RelayLeg | null = null;
+  private readonly rtcpTap: PacketTap = (msg, leg) => {
+    this.record(msg, leg, true);
+    return true;
+  };
   /** Packets dropped by blocking. */
   blocked = 0;
   /** This party's events become its key's tones for a peer without telephone-event (engine/dtmf-bridge). */
@@ -161,11 +167,8 @@ export class StreamDuties implements InsertTarget {
         }) === true);
     const want = this.needsPackets() || (this.transcode !== undefined && !inDataplane) ? source : null;
     if (this.leg !== want) {
-      if (want) {
-        want.taps = [...want.taps, this.tap];
-        want.onChange?.(want);
-      }
-      this.untap();
+      if (want) addTap(want, this.tap);
+      removeTap(this.leg, this.tap);
       this.leg = want;
     }
     if (this.converter && (this.converter !== source || !inDataplane)) {
@@ -180,13 +183,12 @@ export class StreamDuties implements InsertTarget {
       source.onChange?.(source);
     }
     if (inDataplane) this.convertedWith = t;
-  }
-
-  private untap(): void {
-    const leg = this.leg;
-    if (!leg) return;
-    leg.taps = leg.taps.filter((t) => t !== this.tap);
-    leg.onChange?.(leg);
+    const rtcp = this.hooks.recording()?.writing === true ? (this.side.pair?.rtcp ?? null) : null;
+    if (this.rtcpLeg !== rtcp) {
+      if (rtcp) addTap(rtcp, this.rtcpTap);
+      removeTap(this.rtcpLeg, this.rtcpTap);
+      this.rtcpLeg = rtcp;
+    }
   }
 
   /** True while the tap is installed (tests and query). */
@@ -205,8 +207,10 @@ export class StreamDuties implements InsertTarget {
     if (this.converter && !this.converter.closed) this.converter.convert?.(undefined);
     this.converter = null;
     this.convertedWith = undefined;
-    this.untap();
+    removeTap(this.leg, this.tap);
+    removeTap(this.rtcpLeg, this.rtcpTap);
     this.leg = null;
+    this.rtcpLeg = null;
   }
 
   /**
@@ -221,7 +225,7 @@ export class StreamDuties implements InsertTarget {
     this.record(packet, this.sourceLeg!);
   }
 
-  private record(msg: Buffer, leg: RelayLeg): void {
+  private record(msg: Buffer, leg: RelayLeg, rtcp = false): void {
     const rec = this.hooks.recording();
     if (!rec?.writing) return;
     const out = leg.sink;
@@ -241,7 +245,7 @@ export class StreamDuties implements InsertTarget {
         dstAddress: leg.localAddress,
         dstPort: leg.localPort,
       };
-    if (ep) rec.packet(this.key, this.channel, ep, msg);
+    if (ep) rec.packet(this.key, this.channel, ep, msg, rtcp);
   }
 
   private convert(msg: Buffer): void {
@@ -323,7 +327,12 @@ export class StreamDuties implements InsertTarget {
   }
 
   private onPacket(msg: Buffer, leg: RelayLeg, isRtcp: boolean): boolean {
-    if (isRtcp || msg.length < 12) return true;
+    if (isRtcp) {
+      // Multiplexed RTCP: into the recording as it is.
+      this.record(msg, leg, true);
+      return true;
+    }
+    if (msg.length < 12) return true;
     const pt = msg[1]! & 0x7f;
     if (pt === this.dtmfPayloadType) {
       const off = rtpPayloadOffset(msg);
@@ -373,6 +382,17 @@ export class StreamDuties implements InsertTarget {
     this.record(msg, leg);
     return true;
   }
+}
+
+function addTap(leg: RelayLeg, tap: PacketTap): void {
+  leg.taps = [...leg.taps, tap];
+  leg.onChange?.(leg);
+}
+
+function removeTap(leg: RelayLeg | null, tap: PacketTap): void {
+  if (!leg) return;
+  leg.taps = leg.taps.filter((t) => t !== tap);
+  leg.onChange?.(leg);
 }
 
 /** Applies {@link StreamDuties.transcode} to an RTP packet in place. */

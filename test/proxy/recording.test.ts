@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { g711Decode, g711Encode } from '../../src/media/g711.js';
 import { G722Encoder } from '../../src/media/g722.js';
 import { decodeWav } from '../../src/media/wav.js';
-import { rtp } from '../helpers/endpoint.js';
+import { Endpoint, rtcpRR, rtp } from '../helpers/endpoint.js';
 import { type RunningProxy, startProxy } from '../helpers/proxy.js';
 import { assertTone, referenceTone } from '../helpers/tone.js';
 import { collect, mediaCall, PCMA, tempDir } from './media-helpers.js';
@@ -16,10 +16,12 @@ const TONE = referenceTone(4000);
 const rec = tempDir('sipmedia-rec-');
 let p: RunningProxy;
 let broken: RunningProxy;
+let js: RunningProxy;
 const haveTshark = spawnSync('tshark', ['--version']).status === 0;
 
 before(async () => {
   p = await startProxy(['--delete-delay=0', `--recording-dir=${rec.dir}`]);
+  js = await startProxy(['--delete-delay=0', `--recording-dir=${rec.dir}`, '--dataplane=js']);
   const file = join(rec.dir, 'not-a-directory');
   writeFileSync(file, 'x');
   broken = await startProxy(['--delete-delay=0', `--recording-dir=${join(file, 'sub')}`]);
@@ -27,6 +29,7 @@ before(async () => {
 after(async () => {
   await p.stop();
   await broken.stop();
+  await js.stop();
   rec.remove();
 });
 
@@ -111,6 +114,58 @@ test('record call: pcap per stream readable by tshark, WAV decodes to what was s
     }
   } finally {
     c.close();
+  }
+});
+
+test("record call: RTCP goes into the sender's pcap too, on both dataplanes", async (t) => {
+  for (const proxy of [p, js]) {
+    const c = await mediaCall(proxy, undefined, { 'record call': 'yes' });
+    try {
+      const q = await proxy.ng.request({ command: 'query', 'call-id': c.callId });
+      const dir = (q.recording as { directory: string }).directory;
+      for (let k = 0; k < 5; k++) c.a.send(rtp(0, 100 + k, k * 160, 0xa, payload(k)), c.toProxyFromA);
+      await collect(c.b, 5);
+      // A's receiver reports to the proxy's RTCP port (RTP port + 1); B's RTCP socket gets them after the tap.
+      const bRtcp = await Endpoint.open(c.b.port + 1);
+      try {
+        for (let k = 0; k < 3; k++) c.a.send(rtcpRR(0xa), c.toProxyFromA + 1);
+        await collect(bRtcp, 3);
+      } finally {
+        bRtcp.close();
+      }
+      assert.equal((await proxy.ng.request({ command: 'stop recording', 'call-id': c.callId })).result, 'ok');
+      if (!haveTshark) {
+        t.diagnostic('MISSING PEER: tshark (pcap check skipped)');
+        return;
+      }
+      const out = spawnSync(
+        'tshark',
+        [
+          '-r',
+          join(dir, 'tagA-1.pcap'),
+          '-d',
+          `udp.port==${c.toProxyFromB + 1},rtcp`,
+          '-Y',
+          'rtcp',
+          '-T',
+          'fields',
+          '-e',
+          'rtcp.pt',
+          '-e',
+          'udp.dstport',
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.equal(out.status, 0, out.stderr);
+      assert.deepEqual(
+        out.stdout.trim().split('\n'),
+        Array(3).fill(`201\t${c.b.port + 1}`),
+        "three receiver reports, as sent on to B's RTCP port",
+      );
+      assert.equal(readdirSync(dir).includes('audio.wav'), true);
+    } finally {
+      c.close();
+    }
   }
 });
 
