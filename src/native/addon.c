@@ -4,6 +4,7 @@
  * NativeRelayLeg makes. Everything here runs on the JavaScript thread.
  */
 #include "relay.h"
+#include "dtls.h"
 #include "netlink.h"
 
 /* ---- N-API glue ---- */
@@ -723,6 +724,7 @@ static napi_value init(napi_env env, napi_value exports) {
     napi_set_named_property(env, exports, fns[i].name, f);
   }
   netlink_register(env, exports);
+  dtls_register(env, exports);
   napi_value v;
   napi_create_uint32(env, (uint32_t)sizeof(shared_slot_t), &v);
   napi_set_named_property(env, exports, "slotBytes", v);

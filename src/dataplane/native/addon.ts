@@ -75,11 +75,31 @@ export interface NativeRelayAddon {
   ): boolean;
   /** SRTP on a leg in the worker (src/native/srtp.c): session key material or null per direction. */
   setSrtp?(h: RelayHandle, slot: number, rx: Buffer | null, tx: Buffer | null, tagBytes: number): boolean;
+  /** SHA-256 fingerprint of the process's DTLS certificate (made on first use; src/native/dtls.c). */
+  dtlsFingerprint?(): Buffer | undefined;
+  /** A DTLS-SRTP endpoint in the server or client role. */
+  dtlsNew?(server: boolean): DtlsHandle | undefined;
+  /** A received datagram (null: only drive the handshake): datagrams to send, and the state. */
+  dtlsFeed?(h: DtlsHandle, datagram: Buffer | null): DtlsStep;
+  /** Milliseconds until the handshake's retransmission timer fires, or -1. */
+  dtlsTimeoutMs?(h: DtlsHandle): number;
+  dtlsOnTimeout?(h: DtlsHandle): DtlsStep;
+  /** Once connected: the SRTP profile (1: AES_CM_128_HMAC_SHA1_80, 2: _32), key material, peer fingerprint. */
+  dtlsSrtp?(h: DtlsHandle): { profile: number; material: Buffer; peerFingerprint: Buffer } | undefined;
   /** A netfilter netlink socket (kernel offload): the fd, or -errno. */
   netlinkOpen(): number;
   netlinkClose(fd: number): number;
   /** Sends one buffer; resolves with the kernel's answers (a whole dump when `dump`). One at a time per fd. */
   netlinkRequest(fd: number, request: Buffer, dump: boolean): Promise<Buffer>;
+}
+
+/** A DTLS endpoint inside the addon (freed with its last reference). */
+export type DtlsHandle = { readonly __dtls: unique symbol };
+/** What a DTLS call did: datagrams to send; state 0 handshaking, 1 connected, 2 failed, 3 closed by the peer. */
+export interface DtlsStep {
+  out: Buffer[];
+  state: 0 | 1 | 2 | 3;
+  error?: string;
 }
 
 /** Where node-gyp puts the addon, relative to this file in src/ or dist/. */
