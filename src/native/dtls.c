@@ -179,9 +179,14 @@ static napi_value js_new(napi_env env, napi_callback_info info) {
   return h;
 }
 
-static dtls_t *handle(napi_env env, napi_value v) {
+/* The handle in a call's first argument (NULL if missing), and its second argument if asked for. */
+static dtls_t *handle_arg(napi_env env, napi_callback_info info, napi_value *second) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (second) *second = argc >= 2 ? argv[1] : NULL;
   void *p = NULL;
-  if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
+  if (argc < 1 || napi_get_value_external(env, argv[0], &p) != napi_ok) return NULL;
   return p;
 }
 
@@ -229,18 +234,16 @@ static napi_value drive(napi_env env, dtls_t *d) {
 
 /* dtlsFeed(h, datagram | null): a received datagram (null: just drive, e.g. to start a client). */
 static napi_value js_feed(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  dtls_t *d = argc >= 1 ? handle(env, argv[0]) : NULL;
+  napi_value datagram;
+  dtls_t *d = handle_arg(env, info, &datagram);
   if (!d) return undefined(env);
-  if (argc >= 2) {
+  if (datagram) {
     bool is_buf = false;
-    napi_is_buffer(env, argv[1], &is_buf);
+    napi_is_buffer(env, datagram, &is_buf);
     if (is_buf) {
       void *p;
       size_t n;
-      napi_get_buffer_info(env, argv[1], &p, &n);
+      napi_get_buffer_info(env, datagram, &p, &n);
       if (n > 0 && n <= 65535) BIO_write(d->rbio, p, (int)n);
     }
   }
@@ -249,10 +252,8 @@ static napi_value js_feed(napi_env env, napi_callback_info info) {
 
 /* dtlsTimeoutMs(h) -> ms until the handshake's retransmission timer fires, or -1. */
 static napi_value js_timeout_ms(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], r;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  dtls_t *d = argc >= 1 ? handle(env, argv[0]) : NULL;
+  napi_value r;
+  dtls_t *d = handle_arg(env, info, NULL);
   struct timeval tv;
   double ms = -1;
   if (d && !SSL_is_init_finished(d->ssl) && DTLSv1_get_timeout(d->ssl, &tv) == 1)
@@ -263,10 +264,7 @@ static napi_value js_timeout_ms(napi_env env, napi_callback_info info) {
 
 /* dtlsOnTimeout(h): the retransmission timer fired; resends the last flight if due. */
 static napi_value js_on_timeout(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  dtls_t *d = argc >= 1 ? handle(env, argv[0]) : NULL;
+  dtls_t *d = handle_arg(env, info, NULL);
   if (!d) return undefined(env);
   if (!SSL_is_init_finished(d->ssl) && DTLSv1_handle_timeout(d->ssl) < 0)
     return result(env, d, 2, "DTLS handshake timed out");
@@ -278,10 +276,8 @@ static napi_value js_on_timeout(napi_env env, napi_callback_info info) {
  * key, client salt, server salt), peerFingerprint: Buffer(32) } once connected, else undefined.
  */
 static napi_value js_srtp(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], r, v;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  dtls_t *d = argc >= 1 ? handle(env, argv[0]) : NULL;
+  napi_value r, v;
+  dtls_t *d = handle_arg(env, info, NULL);
   if (!d || !SSL_is_init_finished(d->ssl)) return undefined(env);
   SRTP_PROTECTION_PROFILE *p = SSL_get_selected_srtp_profile(d->ssl);
   X509 *peer = SSL_get1_peer_certificate(d->ssl);
