@@ -71,6 +71,11 @@ export interface RelayLeg {
   taps: PacketTap[];
   /** Applied to every packet sent to this leg's party, forwarded or generated (SRTP towards it). */
   protect: PacketProtect | null;
+  /**
+   * Packets that are not RTP (first byte 0-63: STUN, DTLS; RFC 7983) go here instead of being dropped, on a
+   * leg with taps (a WebRTC party's). They are counted but go through no tap and are not forwarded.
+   */
+  onOther: ((msg: Buffer, leg: RelayLeg) => void) | null;
   readonly rtp: Counters;
   readonly rtcp: Counters;
   /** Packets dropped: no destination yet, strict source, blocked, malformed. */
@@ -105,8 +110,8 @@ export interface RelayLeg {
   setSrtp?(rx: Buffer | null, tx: Buffer | null, tagBytes: number): boolean;
   /** The dataplane does SRTP on this leg (setSrtp): kernel offload must leave it and its peer alone. */
   readonly srtp?: boolean;
-  /** Sends a packet we generated (playback, DTMF) to this leg's party. */
-  sendToParty(msg: Buffer): boolean;
+  /** Sends a packet we generated (playback, DTMF) to this leg's party; `raw`: not through `protect` (STUN, DTLS). */
+  sendToParty(msg: Buffer, raw?: boolean): boolean;
   close(): void;
 }
 
@@ -129,6 +134,7 @@ export class DgramRelayLeg implements RelayLeg {
   blocked = false;
   taps: PacketTap[] = [];
   protect: PacketProtect | null = null;
+  onOther: ((msg: Buffer, leg: RelayLeg) => void) | null = null;
   readonly rtp = new PacketCounters();
   readonly rtcp = new PacketCounters();
   /** Packets dropped: no destination yet, strict source, blocked. */
@@ -180,6 +186,10 @@ export class DgramRelayLeg implements RelayLeg {
     const c = isRtcp ? this.rtcp : this.rtp;
     c.packets++;
     c.bytes += msg.length;
+    if (this.onOther && this.taps.length !== 0 && msg.length > 0 && msg[0]! < 64) {
+      this.onOther(msg, this);
+      return;
+    }
     if (msg.length < 4 || (msg[0]! & 0xc0) !== 0x80) {
       c.errors++;
       this.dropped++;
@@ -222,10 +232,10 @@ export class DgramRelayLeg implements RelayLeg {
   /** The dataplane converts this leg's packets (kernel offload leaves such a leg in userspace). */
   readonly converting?: boolean;
   /** Sends a packet we generated (playback, DTMF) to this leg's party. */
-  sendToParty(msg: Buffer): boolean {
+  sendToParty(msg: Buffer, raw = false): boolean {
     const dest = this.endpoint;
     if (!dest || this.closed) return false;
-    const wire = this.protect ? this.protect(msg) : msg;
+    const wire = this.protect && !raw ? this.protect(msg) : msg;
     if (!wire) return false;
     this.socket.send(wire, dest.port, dest.address);
     return true;

@@ -7,6 +7,7 @@ import type { Endpoint } from '../dataplane/relay-leg.js';
 import type { LegPair } from '../dataplane/userspace.js';
 import type { SdpDirection } from '../wire/sdp.js';
 import type { MediaInterface } from './interfaces.js';
+import type { DtlsState } from './dtls-bridge.js';
 import type { SdesState } from './srtp-bridge.js';
 import type { TranscodeOffer, Transcoding } from './transcode.js';
 
@@ -40,6 +41,8 @@ export class MediaSide {
   eventsFromAudio: number | undefined;
   /** SDES-SRTP the proxy terminates towards this party (engine/srtp-bridge). */
   sdes: SdesState | undefined;
+  /** DTLS-SRTP with ICE-lite the proxy terminates towards this (WebRTC) party (engine/dtls-bridge). */
+  dtls: DtlsState | undefined;
 
   constructor(
     readonly index: number,

@@ -5,6 +5,7 @@
 import { type Dataplane, OutOfPortsError } from '../dataplane/userspace.js';
 import { Sdp, SdpError, type SdpMedia } from '../wire/sdp.js';
 import { codecNames, offerFilter, payloadsToRemove } from './codec-filter.js';
+import { bridgeDtls, planDtlsOffer } from './dtls-bridge.js';
 import { eventsPayloadType, isEventsTarget, planEventsOffer } from './dtmf-bridge.js';
 import { planAnswer, planOffer } from './transcode.js';
 import type { Logger } from '../util/log.js';
@@ -160,7 +161,11 @@ export class Engine {
       const sent = [...m.formats.map(Number).filter((pt) => !removeFormats.includes(pt)), ...tc.add];
       const addEvents = planEventsOffer(m, targets, sent, warnings);
       fm.eventsOffer = addEvents;
-      const srtp = planSrtpOffer(m, fm, tm, o.transportProtocol, warnings, o.sdesSuites);
+      const srtp =
+        planDtlsOffer(sdp, m, fm, tm, o.transportProtocol, warnings) ??
+        planSrtpOffer(m, fm, tm, o.transportProtocol, warnings, o.sdesSuites);
+      // WebRTC requires rtcp-mux: a browser's offer of it is accepted whatever the other side does.
+      if (fm.dtls) modes.add('accept');
       plans.push({
         side: tm,
         mux,
@@ -172,6 +177,7 @@ export class Engine {
       });
       wire(fm, tm);
       bridgeSrtp(fm, tm);
+      bridgeDtls(fm, tm);
     }
     if (sdp.media.length === 0) warnings.push('SDP has no media sections');
     const address = o.mediaAddress ?? toIface.advertised;
@@ -249,7 +255,9 @@ export class Engine {
         const events = om.eventsOffer === undefined ? undefined : eventsPayloadType(m, left);
         om.eventsFromAudio = events;
         am.eventsToAudio = events !== undefined;
-        const srtp = planSrtpAnswer(m, om, am, warnings);
+        const srtp = om.dtls
+          ? { proto: om.dtls.proto, crypto: [], dtls: om.dtls }
+          : planSrtpAnswer(m, om, am, warnings);
         plans.push({
           side: om,
           mux: om.rtcpMux,
@@ -260,6 +268,7 @@ export class Engine {
         });
         wire(om, am);
         bridgeSrtp(om, am);
+        bridgeDtls(om, am);
       }
       if (!call.answered) {
         call.answered = true;

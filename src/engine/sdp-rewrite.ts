@@ -7,6 +7,7 @@ import { type Sdp, type SdpLine, type SdpMedia, iceAttributeNames, isDirection }
 import type { MediaSide } from './call.js';
 import { STATIC_PAYLOADS } from './static-payloads.js';
 import type { SignalOptions } from './options.js';
+import { type DtlsState, dtlsAnswerAttributes } from './dtls-bridge.js';
 import { addEventsFormat } from './dtmf-bridge.js';
 import { withAddedFormats } from './transcode.js';
 
@@ -25,8 +26,11 @@ export interface MediaPlan {
   addEvents?: number;
   /** A payload type answered in place of another: [answered, what the recipient gets] (transcoding). */
   replaceFormat?: [number, number];
-  /** SRTP terminated here: the recipient's protocol, and the `a=crypto` values it gets (none: plain). */
-  srtp?: { proto: string; crypto: string[] };
+  /**
+   * SRTP terminated here: the recipient's protocol, and the `a=crypto` values it gets (none: plain); with
+   * `dtls`, a browser is answered with our ICE-lite candidate and DTLS fingerprint (engine/dtls-bridge).
+   */
+  srtp?: { proto: string; crypto: string[]; dtls?: DtlsState };
 }
 
 export interface RewritePlan {
@@ -83,7 +87,8 @@ function layoutAttributes(m: SdpMedia, plan: RewritePlan, index: number, directi
     const name = attrName(a);
     if (iceAttributeNames.has(name) || name === 'rtcp' || name === 'rtcp-mux') continue;
     // SRTP terminated here: the sender's keys are not the recipient's business (ours are added below).
-    if (name === 'crypto' && plan.media[index]?.srtp) continue;
+    if ((name === 'crypto' || name === 'fingerprint' || name === 'setup') && plan.media[index]?.srtp)
+      continue;
     if (isDirection(name) && !keepDirection) continue;
     if (name === 'ptime') tail.push(a);
     else if (CODEC_ATTRIBUTES.has(name) && rtp) codec.push({ value: a, name, payload: attrPayload(a) });
@@ -127,6 +132,10 @@ export function rewriteSdp(sdp: Sdp, plan: RewritePlan): string {
   if (o && plan.opts.replaceOrigin) out.origin = { ...o, addrType, address: plan.address };
 
   out.session.removeAttrs((name) => iceAttributeNames.has(name));
+  // Terminated DTLS: the browser's certificate and role are nobody else's business; towards it we are ICE-lite.
+  if (plan.media.some((p) => p?.srtp))
+    out.session.removeAttrs((name) => name === 'fingerprint' || name === 'setup');
+  if (plan.media.some((p) => p?.srtp?.dtls)) out.session.addAttr('ice-lite');
   const needsSession = out.media.some((m, i) => !m.connection && plan.media[i]?.side !== undefined);
   if (out.session.connection && (needsSession || plan.opts.replaceSessionConnection))
     out.session.connection = conn;
@@ -158,6 +167,7 @@ export function rewriteSdp(sdp: Sdp, plan: RewritePlan): string {
       if (p.mux) attrs.owned.push('rtcp-mux');
     }
     for (const c of p.srtp?.crypto ?? []) attrs.owned.push(c);
+    if (p.srtp?.dtls) attrs.owned.push(...dtlsAnswerAttributes(p.srtp.dtls, plan.address, rtpPort));
     for (const a of attrs.tail) attrs.owned.push(a);
     const lines = attrs.head;
     for (const value of attrs.owned) lines.push({ type: 'a', value });

@@ -74,7 +74,10 @@ static void drain_js(napi_env env, napi_value js_cb, void *context, void *data) 
     if (env && js_cb && !dp->destroyed) {
       napi_value argv[4], undef;
       napi_get_undefined(env, &undef);
-      uint32_t kind = it->kind == ITEM_PACKET && it->is_rtcp ? ITEM_PACKET_RTCP : it->kind;
+      uint32_t kind = it->kind != ITEM_PACKET ? it->kind
+                      : it->is_rtcp == 2  ? ITEM_PACKET_OTHER
+                      : it->is_rtcp       ? ITEM_PACKET_RTCP
+                                          : ITEM_PACKET;
       napi_create_uint32(env, kind, &argv[0]);
       napi_create_uint32(env, it->slot, &argv[1]);
       napi_create_uint32(env, it->gen, &argv[2]);

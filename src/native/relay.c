@@ -244,6 +244,12 @@ static void handle_leg(worker_t *w, uint32_t slot, uint32_t gen) {
       c->rtp_packets++;
       c->rtp_bytes += len;
     }
+    if (tapped && len >= 1 && p[0] < 64 && !(w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)) {
+      /* STUN or DTLS (RFC 7983) on a tapped leg: JavaScript answers it (WebRTC legs). */
+      if (enqueue(w, ITEM_PACKET, slot, gen, 2, p, len)) queued = 1;
+      else c->dropped++;
+      continue;
+    }
     if (len < 4 || (p[0] & 0xc0) != 0x80 || (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)) {
       if (is_rtcp) c->rtcp_errors++;
       else c->rtp_errors++;

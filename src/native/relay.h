@@ -58,7 +58,8 @@
 
 enum { LEARN_LATCH = 0, LEARN_OFF = 1, LEARN_HANDOVER = 2 };
 /* Item kinds as JavaScript sees them: an RTP packet, an endpoint change, an RTCP packet. */
-enum { ITEM_PACKET = 0, ITEM_ENDPOINT = 1, ITEM_PACKET_RTCP = 2 };
+/* ITEM_PACKET_OTHER: a tapped leg's packet that is not RTP (first byte 0-63: STUN, DTLS), for its WebRTC handler. */
+enum { ITEM_PACKET = 0, ITEM_ENDPOINT = 1, ITEM_PACKET_RTCP = 2, ITEM_PACKET_OTHER = 3 };
 
 /* Shared with JavaScript: 12 doubles = 96 bytes per slot. Index layout mirrored in slots.ts. */
 typedef struct {

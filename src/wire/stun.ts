@@ -82,7 +82,7 @@ function coveredPart(b: Buffer, end: number, trailer: number): Buffer {
 /** MESSAGE-INTEGRITY checks with `key` (the ICE password); false if absent. Attributes after it are ignored. */
 export function checkIntegrity(b: Buffer, m: StunMessage, key: string | Buffer): boolean {
   const mi = attribute(m, ATTR.MESSAGE_INTEGRITY);
-  if (!mi || mi.value.length !== 20) return false;
+  if (mi?.value.length !== 20) return false;
   const mac = createHmac('sha1', key)
     .update(coveredPart(b, mi.offset, 24))
     .digest();

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 export const ITEM_RTP = 0;
 export const ITEM_ENDPOINT = 1;
 export const ITEM_RTCP = 2;
+/** A packet that is not RTP (STUN, DTLS) of a tapped leg. */
+export const ITEM_OTHER = 3;
 
 /** Called on the main thread for each queued item: a tapped leg's packet, or an endpoint change. */
 export type ItemCallback = (kind: number, slot: number, gen: number, packet: Buffer | undefined) => void;

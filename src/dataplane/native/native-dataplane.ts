@@ -11,7 +11,7 @@ import { isIPv6 } from 'node:net';
 import { ALAW_DECODE, ALAW_ENCODE, ULAW_DECODE, ULAW_ENCODE } from '../../media/g711.js';
 import { PortPools } from '../port-pool.js';
 import { type Dataplane, type LegPair, OutOfPortsError } from '../userspace.js';
-import { ITEM_ENDPOINT, ITEM_RTCP, type NativeRelayAddon } from './addon.js';
+import { ITEM_ENDPOINT, ITEM_OTHER, ITEM_RTCP, type NativeRelayAddon } from './addon.js';
 import { NativeRelayLeg, type RelayContext, SLOT_F64 } from './native-leg.js';
 
 /** `open` returns gen * SLOT_LIMIT + slot. */
@@ -207,6 +207,7 @@ export class NativeDataplane implements Dataplane {
     const leg = this.legs[slot];
     if (!leg || leg.gen !== gen || leg.closed) return;
     if (kind === ITEM_ENDPOINT) leg.onChange?.(leg);
+    else if (packet && kind === ITEM_OTHER) leg.onOther?.(packet, leg);
     else if (packet) leg.deliver(packet, kind === ITEM_RTCP);
   }
 }

@@ -87,6 +87,7 @@ export class NativeRelayLeg implements RelayLeg {
   private _blocked = false;
   private _taps: PacketTap[] = [];
   protect: PacketProtect | null = null;
+  onOther: ((msg: Buffer, leg: RelayLeg) => void) | null = null;
   private _sink: NativeRelayLeg | null = null;
   private _rtcpSink: NativeRelayLeg | null = null;
   private endpointCache: Endpoint | null = null;
@@ -285,9 +286,9 @@ export class NativeRelayLeg implements RelayLeg {
     if (!out || out._closed || !out.sendToParty(data)) this.droppedExtra++;
   }
 
-  sendToParty(msg: Buffer): boolean {
+  sendToParty(msg: Buffer, raw = false): boolean {
     if (this._closed) return false;
-    const wire = this.protect ? this.protect(msg) : msg;
+    const wire = this.protect && !raw ? this.protect(msg) : msg;
     return wire !== null && this.ctx.addon.send(this.ctx.handle, this.slot, wire);
   }
 

@@ -1,0 +1,231 @@
+/**
+ * WebRTC's media (UDP/TLS/RTP/SAVPF: ICE, DTLS-SRTP, rtcp-mux) terminated by the proxy towards a browser that
+ * offers it, plain RTP towards the other party (ng `transport-protocol: RTP/AVP` on the offer, as Kamailio's
+ * WebRTC-to-SIP setups send it). The browser's side carries a {@link DtlsState}; the SIP side is offered
+ * RTP/AVP without the browser's fingerprint and ICE. The browser is answered with our ICE-lite credentials
+ * and host candidate (engine/ice-lite), our certificate's fingerprint and `a=setup:passive`: it checks our
+ * candidate, we answer its checks (and its consent checks for the rest of the call), it opens DTLS, and the
+ * keys the handshake exports make the SRTP contexts of engine/srtp-bridge (in JavaScript: the leg keeps
+ * answering STUN). Until then nothing passes in either direction. A browser whose certificate does not
+ * match its SDP's fingerprint gets no media.
+ */
+import { type DtlsHandle, loadNativeRelay } from '../dataplane/native/addon.js';
+import type { PacketProtect, PacketTap, RelayLeg } from '../dataplane/relay-leg.js';
+import { SrtpContext, type SrtpSuite } from '../media/srtp.js';
+import type { Sdp, SdpMedia } from '../wire/sdp.js';
+import type { MediaSide } from './call.js';
+import { answerBinding, type IceCredentials, newIceCredentials } from './ice-lite.js';
+import { bridgeSrtp, isPlainRtp } from './srtp-bridge.js';
+
+export const isDtlsProto = (proto: string): boolean => /^UDP\/TLS\/RTP\/SAVPF?$/i.test(proto);
+
+/** Longest a handshake may take from the first DTLS packet (then the browser must start again). */
+const HANDSHAKE_MS = 30_000;
+
+export interface DtlsState {
+  /** Our ICE credentials towards the browser (kept over re-offers). */
+  ice: IceCredentials;
+  /** SHA-256 of the browser's certificate, from its SDP. */
+  theirFingerprint: Buffer;
+  /** The browser's transport protocol, answered back to it. */
+  proto: string;
+  handle?: DtlsHandle;
+  timer?: NodeJS.Timeout;
+  startedAt?: number;
+  connected: boolean;
+  /** Why media does not flow (shown in warnings and logs). */
+  error?: string;
+}
+
+/** `a=fingerprint:sha-256 AB:CD...` of a media section, else of the session; undefined without one. */
+export function sha256Fingerprint(sdp: Sdp, m: SdpMedia): Buffer | undefined {
+  const v = m.attr('fingerprint') ?? sdp.session.attr('fingerprint');
+  const hit = v && /^sha-256\s+((?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2})$/i.exec(v.trim());
+  return hit ? Buffer.from(hit[1]!.replaceAll(':', ''), 'hex') : undefined;
+}
+
+const colonHex = (b: Buffer): string =>
+  b
+    .toString('hex')
+    .toUpperCase()
+    .replace(/(..)(?!$)/g, '$1:');
+
+/**
+ * The offer's part: a browser offering DTLS-SRTP to be bridged to plain RTP. Returns the recipient's protocol
+ * (the SRTP plan's shape: no crypto lines), or undefined when this is not such an offer.
+ */
+export function planDtlsOffer(
+  sdp: Sdp,
+  m: SdpMedia,
+  from: MediaSide,
+  to: MediaSide,
+  target: string | undefined,
+  warnings: string[],
+): { proto: string; crypto: string[] } | undefined {
+  if (!isDtlsProto(m.proto) || !target || !isPlainRtp(target)) {
+    if (from.dtls) closeDtls(from);
+    return undefined;
+  }
+  const fp = sha256Fingerprint(sdp, m);
+  if (!fp) {
+    warnings.push('DTLS offer without a sha-256 fingerprint: protocol left as offered');
+    if (from.dtls) closeDtls(from);
+    return undefined;
+  }
+  if (!loadNativeRelay()?.dtlsNew) {
+    warnings.push('DTLS-SRTP needs the native addon (npm install builds it): protocol left as offered');
+    return undefined;
+  }
+  const prev = from.dtls;
+  const same = prev?.theirFingerprint.equals(fp) === true;
+  if (prev && !same) closeDtls(from);
+  // A re-offer with the same certificate keeps the association and its keys.
+  from.dtls = same
+    ? prev
+    : { ice: prev?.ice ?? newIceCredentials(), theirFingerprint: fp, proto: m.proto, connected: false };
+  if (!same) from.sdes = undefined;
+  to.sdes = undefined;
+  to.proto = target;
+  return { proto: target, crypto: [] };
+}
+
+/** The media attributes the browser is answered with, after its codecs (the session gets `a=ice-lite`). */
+export function dtlsAnswerAttributes(st: DtlsState, address: string, port: number): string[] {
+  const fp = loadNativeRelay()?.dtlsFingerprint?.();
+  return [
+    `ice-ufrag:${st.ice.ufrag}`,
+    `ice-pwd:${st.ice.pwd}`,
+    ...(fp ? [`fingerprint:sha-256 ${colonHex(fp)}`] : []),
+    'setup:passive',
+    `candidate:1 1 UDP 2130706431 ${address} ${port} typ host`,
+    'end-of-candidates',
+  ];
+}
+
+/** Until the handshake is done nothing reaches the browser or leaves it. */
+const gate: PacketTap = () => false;
+const block: PacketProtect = () => null;
+const gated = new WeakSet<RelayLeg>();
+
+function setGate(leg: RelayLeg, on: boolean): void {
+  if (on === gated.has(leg)) return;
+  if (on) {
+    gated.add(leg);
+    leg.taps = [gate, ...leg.taps];
+    leg.protect = block;
+  } else {
+    gated.delete(leg);
+    leg.taps = leg.taps.filter((t) => t !== gate);
+    if (leg.protect === block) leg.protect = null;
+  }
+  leg.onChange?.(leg);
+}
+
+/**
+ * Puts the browser's side on its legs: the STUN/DTLS handler and, until the handshake ends, the gate.
+ * `peer` is the plain side, bridged by engine/srtp-bridge once keys exist.
+ */
+export function bridgeDtls(side: MediaSide, peer: MediaSide): void {
+  const st = side.dtls;
+  const legs = side.pair ? [side.pair.rtp, side.pair.rtcp] : [];
+  for (const leg of legs) {
+    if (!st) {
+      if (leg.onOther) leg.onOther = null;
+      setGate(leg, false);
+      continue;
+    }
+    leg.onOther = (msg, l) => onOther(side, peer, msg, l);
+    setGate(leg, !st.connected);
+  }
+}
+
+function onOther(side: MediaSide, peer: MediaSide, msg: Buffer, leg: RelayLeg): void {
+  const st = side.dtls;
+  const ep = leg.endpoint;
+  if (!st || !ep) return;
+  if (msg[0]! < 4) {
+    const r = answerBinding(msg, ep, st.ice);
+    if (r.reply) leg.sendToParty(r.reply, true);
+    return;
+  }
+  if (msg[0]! < 20) return; // ZRTP and others: not ours
+  const addon = loadNativeRelay();
+  if (!addon?.dtlsNew || st.error) return;
+  if (!st.handle) {
+    st.handle = addon.dtlsNew(true);
+    st.startedAt = Date.now();
+    if (!st.handle) {
+      st.error = 'DTLS could not start';
+      return;
+    }
+  }
+  const step = addon.dtlsFeed!(st.handle, msg);
+  for (const d of step.out) leg.sendToParty(d, true);
+  if (step.state === 2) {
+    st.error = `DTLS handshake failed: ${step.error ?? 'unknown'}`;
+    return;
+  }
+  if (step.state === 1 && !st.connected) connected(side, peer, st);
+  else if (!st.connected) retransmitLater(side, st, leg);
+}
+
+function retransmitLater(side: MediaSide, st: DtlsState, leg: RelayLeg): void {
+  const addon = loadNativeRelay();
+  if (st.timer) clearTimeout(st.timer);
+  const ms = st.handle ? (addon?.dtlsTimeoutMs?.(st.handle) ?? -1) : -1;
+  if (ms < 0) return;
+  st.timer = setTimeout(
+    () => {
+      st.timer = undefined;
+      if (side.dtls !== st || !st.handle || st.connected || leg.closed) return;
+      if (Date.now() - (st.startedAt ?? 0) > HANDSHAKE_MS) {
+        st.error = 'DTLS handshake timed out';
+        return;
+      }
+      const step = addon!.dtlsOnTimeout!(st.handle);
+      for (const d of step.out) leg.sendToParty(d, true);
+      if (step.state === 2) st.error = `DTLS handshake failed: ${step.error ?? 'timeout'}`;
+      else retransmitLater(side, st, leg);
+    },
+    Math.max(1, ms),
+  );
+  st.timer.unref();
+}
+
+const PROFILES: Record<number, SrtpSuite> = { 1: 'AES_CM_128_HMAC_SHA1_80', 2: 'AES_CM_128_HMAC_SHA1_32' };
+
+function connected(side: MediaSide, peer: MediaSide, st: DtlsState): void {
+  const k = loadNativeRelay()?.dtlsSrtp?.(st.handle!);
+  const suite = k ? PROFILES[k.profile] : undefined;
+  if (!k || !suite) {
+    st.error = 'DTLS gave no SRTP keys';
+    return;
+  }
+  if (!k.peerFingerprint.equals(st.theirFingerprint)) {
+    st.error = "the browser's certificate does not match the fingerprint in its SDP";
+    return;
+  }
+  // RFC 5764 4.2: client key, server key, client salt, server salt. We are the server (setup:passive).
+  const m = k.material;
+  const rx = Buffer.concat([m.subarray(0, 16), m.subarray(32, 46)]).toString('base64');
+  const tx = Buffer.concat([m.subarray(16, 32), m.subarray(46, 60)]).toString('base64');
+  st.connected = true;
+  if (st.timer) clearTimeout(st.timer);
+  side.sdes = {
+    ours: [{ tag: 1, suite, inline: tx }],
+    theirs: rx,
+    rx: SrtpContext.fromInline(suite, rx),
+    tx: SrtpContext.fromInline(suite, tx),
+    javascript: true,
+  };
+  const legs = side.pair ? [side.pair.rtp, side.pair.rtcp] : [];
+  for (const leg of legs) setGate(leg, false);
+  bridgeSrtp(side, peer);
+}
+
+/** Ends a side's DTLS (re-offer with another certificate, call deleted). */
+export function closeDtls(side: MediaSide): void {
+  const st = side.dtls;
+  if (st?.timer) clearTimeout(st.timer);
+  side.dtls = undefined;
+}
