@@ -250,7 +250,9 @@ export function parseSignal(d: BDict, command: 'offer' | 'answer'): ParsedSignal
     rtpProto === 'RTP/AVP' ||
     rtpProto === 'RTP/AVPF' ||
     rtpProto === 'RTP/SAVP' ||
-    rtpProto === 'RTP/SAVPF'
+    rtpProto === 'RTP/SAVPF' ||
+    rtpProto === 'UDP/TLS/RTP/SAVP' ||
+    rtpProto === 'UDP/TLS/RTP/SAVPF'
   )
     opts.transportProtocol = rtpProto;
   else if (tp !== undefined && normalizeKey(tp) !== 'accept' && !sdpUsesProtocol(sdp, tp)) {

@@ -25,8 +25,12 @@ const HANDSHAKE_MS = 30_000;
 export interface DtlsState {
   /** Our ICE credentials towards the browser (kept over re-offers). */
   ice: IceCredentials;
-  /** SHA-256 of the browser's certificate, from its SDP. */
-  theirFingerprint: Buffer;
+  /** SHA-256 of the browser's certificate, from its SDP (offering to a browser: from its answer). */
+  theirFingerprint: Buffer | undefined;
+  /** Our `a=setup`: `passive` answering a browser, `actpass` offering to one (it answers `active`). */
+  setup: 'passive' | 'actpass';
+  /** Keys of a handshake that ended before the answer brought the fingerprint to check the browser by. */
+  pending?: { suite: SrtpSuite; rx: string; tx: string; peer: Buffer };
   /** The browser's transport protocol, answered back to it. */
   proto: string;
   handle?: DtlsHandle;
@@ -61,7 +65,9 @@ export function planDtlsOffer(
   to: MediaSide,
   target: string | undefined,
   warnings: string[],
-): { proto: string; crypto: string[] } | undefined {
+): { proto: string; crypto: string[]; dtls?: DtlsState } | undefined {
+  if (isPlainRtp(m.proto) && target && isDtlsProto(target)) return offerToBrowser(from, to, target, warnings);
+  if (to.dtls) closeDtls(to);
   if (!isDtlsProto(m.proto) || !target || !isPlainRtp(target)) {
     if (from.dtls) closeDtls(from);
     return undefined;
@@ -77,16 +83,75 @@ export function planDtlsOffer(
     return undefined;
   }
   const prev = from.dtls;
-  const same = prev?.theirFingerprint.equals(fp) === true;
+  const same = prev?.theirFingerprint?.equals(fp) === true;
   if (prev && !same) closeDtls(from);
   // A re-offer with the same certificate keeps the association and its keys.
   from.dtls = same
     ? prev
-    : { ice: prev?.ice ?? newIceCredentials(), theirFingerprint: fp, proto: m.proto, connected: false };
+    : {
+        ice: prev?.ice ?? newIceCredentials(),
+        theirFingerprint: fp,
+        proto: m.proto,
+        connected: false,
+        setup: 'passive',
+      };
   if (!same) from.sdes = undefined;
   to.sdes = undefined;
   to.proto = target;
   return { proto: target, crypto: [] };
+}
+
+/** A plain offer for a browser: it is offered our ICE-lite candidate and certificate; its answer completes it. */
+function offerToBrowser(
+  from: MediaSide,
+  to: MediaSide,
+  target: string,
+  warnings: string[],
+): { proto: string; crypto: string[]; dtls: DtlsState } | undefined {
+  if (!loadNativeRelay()?.dtlsNew) {
+    warnings.push('DTLS-SRTP needs the native addon (npm install builds it): protocol left as offered');
+    return undefined;
+  }
+  if (from.dtls) closeDtls(from);
+  // A re-offer keeps a connected association (the browser keeps its certificate and keys).
+  if (!to.dtls?.connected) {
+    if (to.dtls) closeDtls(to);
+    to.dtls = {
+      ice: newIceCredentials(),
+      theirFingerprint: undefined,
+      proto: target,
+      connected: false,
+      setup: 'actpass',
+    };
+    to.sdes = undefined;
+  }
+  from.sdes = undefined;
+  to.proto = target;
+  return { proto: target, crypto: [], dtls: to.dtls };
+}
+
+/**
+ * The browser's answer to our offer: its fingerprint to check it by (it must take `a=setup:active`: we are
+ * the DTLS server). Returns the plan that strips DTLS and ICE from the answer the plain offerer gets.
+ */
+export function planDtlsAnswer(
+  sdp: Sdp,
+  m: SdpMedia,
+  offerer: MediaSide,
+  answerer: MediaSide,
+  warnings: string[],
+): { proto: string; crypto: string[] } {
+  const st = answerer.dtls!;
+  const fp = sha256Fingerprint(sdp, m);
+  const setup = (m.attr('setup') ?? sdp.session.attr('setup'))?.trim().toLowerCase();
+  if (!fp) warnings.push('The answer has no sha-256 fingerprint: no media towards it');
+  else if (setup !== 'active')
+    warnings.push(`The answer took a=setup:${setup ?? '(none)'}: we only act as the DTLS server; no media`);
+  else if (!st.theirFingerprint?.equals(fp)) {
+    st.theirFingerprint = fp;
+    if (st.pending && !st.connected) open(answerer, offerer, st);
+  }
+  return { proto: offerer.proto, crypto: [] };
 }
 
 /** The media attributes the browser is answered with, after its codecs (the session gets `a=ice-lite`). */
@@ -96,7 +161,7 @@ export function dtlsAnswerAttributes(st: DtlsState, address: string, port: numbe
     `ice-ufrag:${st.ice.ufrag}`,
     `ice-pwd:${st.ice.pwd}`,
     ...(fp ? [`fingerprint:sha-256 ${colonHex(fp)}`] : []),
-    'setup:passive',
+    `setup:${st.setup}`,
     `candidate:1 1 UDP 2130706431 ${address} ${port} typ host`,
     'end-of-candidates',
   ];
@@ -201,21 +266,30 @@ function connected(side: MediaSide, peer: MediaSide, st: DtlsState): void {
     st.error = 'DTLS gave no SRTP keys';
     return;
   }
-  if (!k.peerFingerprint.equals(st.theirFingerprint)) {
-    st.error = "the browser's certificate does not match the fingerprint in its SDP";
-    return;
-  }
-  // RFC 5764 4.2: client key, server key, client salt, server salt. We are the server (setup:passive).
+  if (st.timer) clearTimeout(st.timer);
+  // RFC 5764 4.2: client key, server key, client salt, server salt. We are the server.
   const m = k.material;
   const rx = Buffer.concat([m.subarray(0, 16), m.subarray(32, 46)]).toString('base64');
   const tx = Buffer.concat([m.subarray(16, 32), m.subarray(46, 60)]).toString('base64');
+  st.pending = { suite, rx, tx, peer: k.peerFingerprint };
+  open(side, peer, st);
+}
+
+/** Opens the gate once the handshake's keys and the browser's fingerprint (from its SDP) are both known. */
+function open(side: MediaSide, peer: MediaSide, st: DtlsState): void {
+  const k = st.pending;
+  if (!k || !st.theirFingerprint) return;
+  st.pending = undefined;
+  if (!k.peer.equals(st.theirFingerprint)) {
+    st.error = "the browser's certificate does not match the fingerprint in its SDP";
+    return;
+  }
   st.connected = true;
-  if (st.timer) clearTimeout(st.timer);
   side.sdes = {
-    ours: [{ tag: 1, suite, inline: tx }],
-    theirs: rx,
-    rx: SrtpContext.fromInline(suite, rx),
-    tx: SrtpContext.fromInline(suite, tx),
+    ours: [{ tag: 1, suite: k.suite, inline: k.tx }],
+    theirs: k.rx,
+    rx: SrtpContext.fromInline(k.suite, k.rx),
+    tx: SrtpContext.fromInline(k.suite, k.tx),
     javascript: true,
   };
   const legs = side.pair ? [side.pair.rtp, side.pair.rtcp] : [];

@@ -5,7 +5,7 @@
 import { type Dataplane, OutOfPortsError } from '../dataplane/userspace.js';
 import { Sdp, SdpError, type SdpMedia } from '../wire/sdp.js';
 import { codecNames, offerFilter, payloadsToRemove } from './codec-filter.js';
-import { bridgeDtls, planDtlsOffer } from './dtls-bridge.js';
+import { bridgeDtls, planDtlsAnswer, planDtlsOffer } from './dtls-bridge.js';
 import { eventsPayloadType, isEventsTarget, planEventsOffer } from './dtmf-bridge.js';
 import { planAnswer, planOffer } from './transcode.js';
 import type { Logger } from '../util/log.js';
@@ -164,11 +164,12 @@ export class Engine {
       const srtp =
         planDtlsOffer(sdp, m, fm, tm, o.transportProtocol, warnings) ??
         planSrtpOffer(m, fm, tm, o.transportProtocol, warnings, o.sdesSuites);
-      // WebRTC requires rtcp-mux: a browser's offer of it is accepted whatever the other side does.
+      // WebRTC requires rtcp-mux: a browser's offer of it is accepted whatever the other side does, and a
+      // browser is offered it.
       if (fm.dtls) modes.add('accept');
       plans.push({
         side: tm,
-        mux,
+        mux: mux || tm.dtls !== undefined,
         rtcpOnRtpPort: require,
         removeFormats,
         addFormats: tc.add,
@@ -178,6 +179,7 @@ export class Engine {
       wire(fm, tm);
       bridgeSrtp(fm, tm);
       bridgeDtls(fm, tm);
+      bridgeDtls(tm, fm);
     }
     if (sdp.media.length === 0) warnings.push('SDP has no media sections');
     const address = o.mediaAddress ?? toIface.advertised;
@@ -257,7 +259,9 @@ export class Engine {
         am.eventsToAudio = events !== undefined;
         const srtp = om.dtls
           ? { proto: om.dtls.proto, crypto: [], dtls: om.dtls }
-          : planSrtpAnswer(m, om, am, warnings);
+          : am.dtls
+            ? planDtlsAnswer(sdp, m, om, am, warnings)
+            : planSrtpAnswer(m, om, am, warnings);
         plans.push({
           side: om,
           mux: om.rtcpMux,
@@ -269,6 +273,7 @@ export class Engine {
         wire(om, am);
         bridgeSrtp(om, am);
         bridgeDtls(om, am);
+        bridgeDtls(am, om);
       }
       if (!call.answered) {
         call.answered = true;

@@ -41,9 +41,16 @@ export interface SignalOptions {
   iceRemove?: boolean;
   /**
    * `transport-protocol` on an offer: the protocol the recipient gets. Between RTP/AVP(F) and RTP/SAVP(F) the
-   * proxy terminates SDES-SRTP on the SRTP side (engine/srtp-bridge).
+   * proxy terminates SDES-SRTP on the SRTP side (engine/srtp-bridge); between RTP/AVP(F) and
+   * UDP/TLS/RTP/SAVP(F), WebRTC's ICE and DTLS-SRTP on the browser's side (engine/dtls-bridge).
    */
-  transportProtocol?: 'RTP/AVP' | 'RTP/AVPF' | 'RTP/SAVP' | 'RTP/SAVPF';
+  transportProtocol?:
+    | 'RTP/AVP'
+    | 'RTP/AVPF'
+    | 'RTP/SAVP'
+    | 'RTP/SAVPF'
+    | 'UDP/TLS/RTP/SAVP'
+    | 'UDP/TLS/RTP/SAVPF';
   /** SDES suites allowed (`SDES-no-*` / `SDES-only-*` flags); unset: all we support. */
   sdesSuites?: SrtpSuite[];
   /** Codecs to remove from the SDP the recipient gets (no transcoding involved). */

@@ -202,7 +202,9 @@ export function planSrtpOffer(
   suites?: readonly SrtpSuite[],
 ): MediaPlan['srtp'] {
   const fromSecure = isSecure(m.proto);
-  if (!target || (!fromSecure && !isPlainRtp(m.proto)) || fromSecure === isSecure(target)) {
+  // DTLS targets are engine/dtls-bridge's (from plain RTP only): anything else is left as offered.
+  const dtlsTarget = target?.toUpperCase().startsWith('UDP/TLS/') === true;
+  if (!target || dtlsTarget || (!fromSecure && !isPlainRtp(m.proto)) || fromSecure === isSecure(target)) {
     if (target && target.toUpperCase() !== m.proto.toUpperCase())
       warnings.push(
         `Transport protocol conversion from '${m.proto}' to '${target}' is not supported: left as offered`,

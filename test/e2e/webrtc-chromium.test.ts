@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { g711Decode } from '../../src/media/g711.js';
 import { toneDominance } from '../../src/media/goertzel.js';
 import {
+  type Cdp,
   chromiumInstalled,
   MISSING_CHROMIUM,
   type RunningChromium,
@@ -19,8 +20,8 @@ import { type RunningProxy, startProxy } from '../helpers/proxy.js';
 
 const skip = chromiumInstalled() ? false : MISSING_CHROMIUM;
 
-/** Page script: a peer connection sending a 1 kHz oscillator; resolves with its complete offer. */
-const MAKE_OFFER = `(async () => {
+/** Page script prelude: \`pc\`, a peer connection, and \`track\`, a 1 kHz oscillator (of \`dst.stream\`). */
+const PEER = `
   const pc = new RTCPeerConnection({ iceServers: [] });
   window.pc = pc;
   const ac = new AudioContext();
@@ -32,14 +33,25 @@ const MAKE_OFFER = `(async () => {
   const dst = ac.createMediaStreamDestination();
   osc.connect(gain).connect(dst);
   osc.start();
-  pc.addTrack(dst.stream.getAudioTracks()[0], dst.stream);
-  await pc.setLocalDescription(await pc.createOffer());
+  const track = dst.stream.getAudioTracks()[0];`;
+/** Page script end: the local description once ICE gathering is complete (bounded). */
+const GATHERED = `
   await new Promise((r) => {
     if (pc.iceGatheringState === 'complete') return r();
     pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && r());
     setTimeout(r, 3000);
   });
-  return pc.localDescription.sdp;
+  return pc.localDescription.sdp;`;
+/** The browser offers, sending the oscillator. */
+const MAKE_OFFER = `(async () => {${PEER}
+  pc.addTrack(track, dst.stream);
+  await pc.setLocalDescription(await pc.createOffer());${GATHERED}
+})()`;
+/** The browser answers the offer in \`window.offer\`, sending the oscillator. */
+const MAKE_ANSWER = `(async () => {${PEER}
+  await pc.setRemoteDescription({ type: 'offer', sdp: window.offer });
+  pc.addTrack(track, dst.stream);
+  await pc.setLocalDescription(await pc.createAnswer());${GATHERED}
 })()`;
 
 const INBOUND = `(async () => {
@@ -47,6 +59,32 @@ const INBOUND = `(async () => {
   (await pc.getStats()).forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'audio') n = s.packetsReceived; });
   return n;
 })()`;
+
+/** The plain party's SDP: PCMU on `port`. */
+const plainSdp = (who: string, port: number): string =>
+  `v=0\r\no=${who} 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n` +
+  `m=audio ${port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n`;
+
+/**
+ * Once the browser is connected: its audio reaches the plain party decrypted (PCMU carrying the oscillator's
+ * 1 kHz), and the plain party's packets (sent to the proxy's `toProxy`) reach the browser's SRTP.
+ */
+async function mediaBothWays(cdp: Cdp, plain: Endpoint, toProxy: number): Promise<void> {
+  const state = async () => `connection ${String(await cdp.evaluate('pc.connectionState'))}`;
+  await cdp.waitFor(`pc.connectionState === 'connected'`, 'ICE and DTLS connected', state);
+  const got: Buffer[] = [];
+  for (let i = 0; i < 50; i++) got.push((await plain.next(3000)).msg);
+  assert.ok(
+    got.every((m) => m[0]! >> 6 === 2 && (m[1]! & 0x7f) === 0),
+    'plain RTP, PCMU',
+  );
+  const pcm = g711Decode('PCMU', Buffer.concat(got.slice(-25).map((m) => m.subarray(12))));
+  assert.ok(toneDominance(pcm, 1000, [500, 1500, 2000], 8000) > 20, 'the browser tone arrives');
+  for (let i = 0; i < 50; i++) plain.send(rtp(0, 100 + i, 160 * i, 0xcafe), toProxy);
+  await cdp.waitFor(`${INBOUND}.then((n) => n >= 20)`, 'packets from the plain party', async () =>
+    String(await cdp.evaluate(INBOUND)),
+  );
+}
 
 for (const dataplane of ['native', 'js']) {
   describe(`WebRTC browser to plain RTP (${dataplane} dataplane)`, { skip }, () => {
@@ -82,9 +120,7 @@ for (const dataplane of ['native', 'js']) {
         const toCallee = String(offer.sdp);
         assert.match(toCallee, /^m=audio \d+ RTP\/AVP /m, 'the callee is offered plain RTP');
         assert.doesNotMatch(toCallee, /a=(fingerprint|setup|ice-|candidate)/, 'no DTLS or ICE towards it');
-        const calleeSdp =
-          `v=0\r\no=callee 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n` +
-          `m=audio ${callee.port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n`;
+        const calleeSdp = plainSdp('callee', callee.port);
         const answer = await p.ng.request({ command: 'answer', ...id, 'to-tag': 'callee', sdp: calleeSdp });
         assert.equal(answer.result, 'ok', JSON.stringify(answer));
         const toBrowser = String(answer.sdp);
@@ -96,28 +132,50 @@ for (const dataplane of ['native', 'js']) {
         assert.match(toBrowser, /^a=candidate:1 1 UDP 2130706431 127\.0\.0\.1 \d+ typ host\r$/m);
 
         await cdp.evaluate(`pc.setRemoteDescription({ type: 'answer', sdp: ${JSON.stringify(toBrowser)} })`);
-        const state = async () => `connection ${String(await cdp.evaluate('pc.connectionState'))}`;
-        await cdp.waitFor(`pc.connectionState === 'connected'`, 'ICE and DTLS connected', state);
-
-        // The browser's audio reaches the callee decrypted: PCMU carrying the oscillator's 1 kHz.
-        const got: Buffer[] = [];
-        for (let i = 0; i < 50; i++) got.push((await callee.next(3000)).msg);
-        assert.ok(
-          got.every((m) => m[0]! >> 6 === 2 && (m[1]! & 0x7f) === 0),
-          'plain RTP, PCMU',
-        );
-        const pcm = g711Decode('PCMU', Buffer.concat(got.slice(-25).map((m) => m.subarray(12))));
-        assert.ok(toneDominance(pcm, 1000, [500, 1500, 2000], 8000) > 20, 'the browser tone arrives');
-
-        // The callee's packets reach the browser (encrypted by us, accepted by its SRTP).
-        const toProxy = sdpPorts(toCallee).rtp;
-        for (let i = 0; i < 50; i++) callee.send(rtp(0, 100 + i, 160 * i, 0xcafe), toProxy);
-        await cdp.waitFor(`${INBOUND}.then((n) => n >= 20)`, 'packets from the callee', async () =>
-          String(await cdp.evaluate(INBOUND)),
-        );
+        await mediaBothWays(cdp, callee, sdpPorts(toCallee).rtp);
         await p.ng.request({ command: 'delete', ...id });
       } finally {
         callee.close();
+      }
+    });
+
+    test('a plain caller to a browser: offered ICE-lite and DTLS (actpass); the browser answers active', async () => {
+      const cdp = chrome.cdp;
+      await cdp.evaluate('pc.close()');
+      const caller = await Endpoint.open(p.spare[12]!);
+      try {
+        const id = { 'call-id': `webrtc-callee-${dataplane}`, 'from-tag': 'caller' };
+        const callerSdp = plainSdp('caller', caller.port);
+        const offer = await p.ng.request({
+          command: 'offer',
+          ...id,
+          sdp: callerSdp,
+          'transport-protocol': 'UDP/TLS/RTP/SAVPF',
+        });
+        assert.equal(offer.result, 'ok', JSON.stringify(offer));
+        const toBrowser = String(offer.sdp);
+        assert.match(toBrowser, /^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 0\r$/m);
+        assert.match(toBrowser, /^a=ice-lite\r$/m);
+        assert.match(toBrowser, /^a=setup:actpass\r$/m);
+        assert.match(toBrowser, /^a=rtcp-mux\r$/m);
+        assert.match(toBrowser, /^a=fingerprint:sha-256 /m);
+        await cdp.evaluate(`window.offer = ${JSON.stringify(toBrowser)}`);
+        const browserAnswer = String(await cdp.evaluate(MAKE_ANSWER));
+        assert.match(browserAnswer, /^a=setup:active\r$/m);
+        const answer = await p.ng.request({
+          command: 'answer',
+          ...id,
+          'to-tag': 'browser',
+          sdp: browserAnswer,
+        });
+        assert.equal(answer.result, 'ok', JSON.stringify(answer));
+        const toCaller = String(answer.sdp);
+        assert.match(toCaller, /^m=audio \d+ RTP\/AVP 0\r$/m, 'the caller is answered plain RTP');
+        assert.doesNotMatch(toCaller, /a=(fingerprint|setup|ice-|candidate)/);
+        await mediaBothWays(cdp, caller, sdpPorts(toCaller).rtp);
+        await p.ng.request({ command: 'delete', ...id });
+      } finally {
+        caller.close();
       }
     });
 
@@ -140,9 +198,7 @@ for (const dataplane of ['native', 'js']) {
           sdp: forged,
           'transport-protocol': 'RTP/AVP',
         });
-        const calleeSdp =
-          `v=0\r\no=callee 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n` +
-          `m=audio ${callee.port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n`;
+        const calleeSdp = plainSdp('callee', callee.port);
         const answer = await p.ng.request({ command: 'answer', ...id, 'to-tag': 'callee', sdp: calleeSdp });
         await cdp.evaluate(
           `pc.setRemoteDescription({ type: 'answer', sdp: ${JSON.stringify(String(answer.sdp))} })`,
