@@ -137,6 +137,7 @@ export function parseSignal(d: BDict, command: 'offer' | 'answer'): ParsedSignal
   const flags = new Set<string>();
   const codec = parseCodec(m, warnings);
   const sdes: string[] = [];
+  let webrtc = false;
   for (const raw of list(m, 'flags')) {
     if (codecFlag(raw, codec, warnings)) continue;
     const eq = raw.indexOf('=');
@@ -163,6 +164,10 @@ export function parseSignal(d: BDict, command: 'offer' | 'answer'): ParsedSignal
     }
     if (f.startsWith('replace ')) {
       m.set('replace', [...list(m, 'replace'), f.slice(8)]);
+      continue;
+    }
+    if (f === 'webrtc') {
+      webrtc = true;
       continue;
     }
     const sdesFlag = /^SDES-(no|only)-(\S+)$/i.exec(raw);
@@ -244,6 +249,12 @@ export function parseSignal(d: BDict, command: 'offer' | 'answer'): ParsedSignal
     if (k === 'remove') opts.iceRemove = true;
     else if (k !== 'default') warnings.push(`ICE '${ice}' is not supported yet: ICE attributes removed`);
   }
+  // `WebRTC` (our flag): whichever side is the browser gets WebRTC, the other plain RTP.
+  if (webrtc && command === 'offer' && str(m, 'transport protocol') === undefined)
+    m.set(
+      'transport protocol',
+      /^m=audio \S+ UDP\/TLS\/RTP\/SAVPF?\b/m.test(sdp) ? 'RTP/AVP' : 'UDP/TLS/RTP/SAVPF',
+    );
   const tp = str(m, 'transport protocol');
   const rtpProto = tp?.toUpperCase();
   if (

@@ -1,8 +1,9 @@
 /**
- * Transcoding flags as Kamailio's rtpengine module sends them (`codec-mask=PCMU codec-transcode=PCMA` in
- * rtpengine_offer), and SRTP towards the callee (`RTP/SAVP`): one INVITE and its 200 OK through Kamailio, sent
- * and answered by this test, against our proxy and against Debian's rtpengine; the SDP each side gets must
- * name the same codecs and protocols.
+ * Flags as Kamailio's rtpengine module sends them from rtpengine_offer: transcoding (`codec-mask=PCMU
+ * codec-transcode=PCMA`, `codec-transcode=telephone-event`), SRTP towards the callee (`RTP/SAVP`), and our
+ * `WebRTC` preset: one INVITE and its 200 OK through Kamailio, sent and answered by this test, against our
+ * proxy and (except for the preset, which rtpengine does not have) Debian's rtpengine; the SDP each side gets
+ * must name the same codecs and protocols.
  */
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
@@ -169,4 +170,33 @@ test(`Kamailio's rtpengine_offer("${EVENT_FLAGS}"): telephone-event offered to t
     assert.match(r.offered, /^a=rtpmap:96 telephone-event\/8000\r\na=fmtp:96 0-15\r$/m, kind);
     assert.equal(mline(r.answered), '8', `${kind}: the caller is answered without it`);
   }
+});
+
+const WEBRTC_FLAGS = 'replace-origin replace-session-connection WebRTC';
+
+test(`Kamailio's rtpengine_offer("${WEBRTC_FLAGS}"): a browser's offer reaches the callee as plain RTP`, {
+  skip: missing,
+}, async () => {
+  // A browser's offer as Chromium writes it (ICE, DTLS, rtcp-mux, opus and G.711).
+  const fp = Array.from({ length: 32 }, (_, i) =>
+    (i * 7 + 16).toString(16).toUpperCase().padStart(2, '0'),
+  ).join(':');
+  const offer = (port: number) =>
+    `v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n` +
+    `a=msid-semantic: WMS\r\nm=audio ${port} UDP/TLS/RTP/SAVPF 111 0 8\r\nc=IN IP4 127.0.0.1\r\n` +
+    `a=rtcp:9 IN IP4 0.0.0.0\r\na=candidate:1 1 udp 2122260223 127.0.0.1 ${port} typ host generation 0\r\n` +
+    `a=ice-ufrag:Xy3f\r\na=ice-pwd:a1b2c3d4e5f6g7h8i9j0k1l2\r\na=ice-options:trickle\r\n` +
+    `a=fingerprint:sha-256 ${fp}\r\na=setup:actpass\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\n` +
+    `a=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\na=rtpmap:0 PCMU/8000\r\n` +
+    `a=rtpmap:8 PCMA/8000\r\n`;
+  const answer = (port: number) => sdp(port, '0', ['0 PCMU/8000']);
+  const r = await throughKamailio('sipmedia', WEBRTC_FLAGS, offer, answer);
+  assert.equal(mline(r.offered), '111 0 8', 'the callee is offered plain RTP/AVP with the same codecs');
+  assert.doesNotMatch(r.offered, /a=(fingerprint|setup|ice-|candidate)/, 'no DTLS or ICE towards it');
+  assert.match(r.answered, /^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 0\r$/m, 'the browser is answered WebRTC');
+  assert.match(r.answered, /^a=ice-lite\r$/m);
+  assert.match(r.answered, /^a=setup:passive\r$/m);
+  assert.match(r.answered, /^a=fingerprint:sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}\r$/m);
+  assert.match(r.answered, /^a=rtcp-mux\r$/m);
+  assert.match(r.answered, /^a=candidate:1 1 UDP 2130706431 127\.0\.0\.1 \d+ typ host\r$/m);
 });

@@ -139,7 +139,7 @@ for (const dataplane of ['native', 'js']) {
       }
     });
 
-    test('a plain caller to a browser: offered ICE-lite and DTLS (actpass); the browser answers active', async () => {
+    test('a plain caller to a browser (flag WebRTC): offered ICE-lite and DTLS (actpass); the browser answers active', async () => {
       const cdp = chrome.cdp;
       await cdp.evaluate('pc.close()');
       const caller = await Endpoint.open(p.spare[12]!);
@@ -150,7 +150,8 @@ for (const dataplane of ['native', 'js']) {
           command: 'offer',
           ...id,
           sdp: callerSdp,
-          'transport-protocol': 'UDP/TLS/RTP/SAVPF',
+          // Our preset: the plain side offers, so the callee is the browser.
+          flags: ['WebRTC'],
         });
         assert.equal(offer.result, 'ok', JSON.stringify(offer));
         const toBrowser = String(offer.sdp);
@@ -192,12 +193,8 @@ for (const dataplane of ['native', 'js']) {
       const callee = await Endpoint.open(p.spare[11]!);
       try {
         const id = { 'call-id': `webrtc-forged-${dataplane}`, 'from-tag': 'browser' };
-        const offer = await p.ng.request({
-          command: 'offer',
-          ...id,
-          sdp: forged,
-          'transport-protocol': 'RTP/AVP',
-        });
+        // The preset again, the browser offering this time: the callee gets plain RTP.
+        const offer = await p.ng.request({ command: 'offer', ...id, sdp: forged, flags: ['WebRTC'] });
         const calleeSdp = plainSdp('callee', callee.port);
         const answer = await p.ng.request({ command: 'answer', ...id, 'to-tag': 'callee', sdp: calleeSdp });
         await cdp.evaluate(
