@@ -72,8 +72,8 @@ export interface RelayLeg {
   /** Applied to every packet sent to this leg's party, forwarded or generated (SRTP towards it). */
   protect: PacketProtect | null;
   /**
-   * Packets that are not RTP (first byte 0-63: STUN, DTLS; RFC 7983) go here instead of being dropped, on a
-   * leg with taps (a WebRTC party's). They are counted but go through no tap and are not forwarded.
+   * Packets that are not RTP (first byte 0-63: STUN, DTLS; RFC 7983) go here instead of being dropped (a
+   * WebRTC party's leg). They are counted but go through no tap and are not forwarded.
    */
   onOther: ((msg: Buffer, leg: RelayLeg) => void) | null;
   readonly rtp: Counters;
@@ -186,7 +186,7 @@ export class DgramRelayLeg implements RelayLeg {
     const c = isRtcp ? this.rtcp : this.rtp;
     c.packets++;
     c.bytes += msg.length;
-    if (this.onOther && this.taps.length !== 0 && msg.length > 0 && msg[0]! < 64) {
+    if (this.onOther && msg.length > 0 && msg[0]! < 64) {
       this.onOther(msg, this);
       return;
     }

@@ -186,22 +186,25 @@ function setGate(leg: RelayLeg, on: boolean): void {
   leg.onChange?.(leg);
 }
 
+const legsOf = (s: MediaSide): RelayLeg[] => (s.pair ? [s.pair.rtp, s.pair.rtcp] : []);
+
 /**
- * Puts the browser's side on its legs: the STUN/DTLS handler and, until the handshake ends, the gate.
- * `peer` is the plain side, bridged by engine/srtp-bridge once keys exist.
+ * Puts the browser's side on its legs: the STUN/DTLS handler and, until the handshake ends, the gate on both
+ * sides (the worker would otherwise forward the plain side's packets to the browser unencrypted). `peer` is
+ * the plain side, bridged by engine/srtp-bridge once keys exist. A side without DTLS takes nothing off its
+ * peer: the call with the browser side does that.
  */
 export function bridgeDtls(side: MediaSide, peer: MediaSide): void {
   const st = side.dtls;
-  const legs = side.pair ? [side.pair.rtp, side.pair.rtcp] : [];
-  for (const leg of legs) {
+  for (const leg of legsOf(side)) {
     if (!st) {
       if (leg.onOther) leg.onOther = null;
-      setGate(leg, false);
+      if (!peer.dtls) setGate(leg, false);
       continue;
     }
     leg.onOther = (msg, l) => onOther(side, peer, msg, l);
-    setGate(leg, !st.connected);
   }
+  if (st) for (const leg of [...legsOf(side), ...legsOf(peer)]) setGate(leg, !st.connected);
 }
 
 function onOther(side: MediaSide, peer: MediaSide, msg: Buffer, leg: RelayLeg): void {
@@ -290,11 +293,10 @@ function open(side: MediaSide, peer: MediaSide, st: DtlsState): void {
     theirs: k.rx,
     rx: SrtpContext.fromInline(k.suite, k.rx),
     tx: SrtpContext.fromInline(k.suite, k.tx),
-    javascript: true,
   };
-  const legs = side.pair ? [side.pair.rtp, side.pair.rtcp] : [];
-  for (const leg of legs) setGate(leg, false);
+  // SRTP in place first (in the worker when it can), then the gates go: no packet passes unencrypted.
   bridgeSrtp(side, peer);
+  for (const leg of [...legsOf(side), ...legsOf(peer)]) setGate(leg, false);
 }
 
 /** Ends a side's DTLS (re-offer with another certificate, call deleted). */

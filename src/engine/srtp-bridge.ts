@@ -37,8 +37,6 @@ export interface SdesState {
   tx?: SrtpContext;
   /** The party's key the current `rx` was made from (a re-offer with the same key keeps the context). */
   theirs?: string;
-  /** Keep SRTP in JavaScript (a WebRTC leg answers STUN there all call long: engine/dtls-bridge). */
-  javascript?: boolean;
 }
 
 export const isSecure = (proto: string): boolean => /^RTP\/SAVPF?$/i.test(proto);
@@ -164,7 +162,7 @@ export function bridgeSrtp(a: MediaSide, b: MediaSide): void {
     const s = side.sdes;
     const active = s?.rx !== undefined && s.tx !== undefined;
     const legs = side.pair ? [side.pair.rtp, side.pair.rtcp] : [];
-    const done = legs.map((l) => dataplaneSrtp(l, active && !s.javascript ? s : undefined));
+    const done = legs.map((l) => dataplaneSrtp(l, active ? s : undefined));
     const native = legs.length > 0 && done.every(Boolean);
     // All or nothing: a leg the dataplane took while its partner could not goes back (JavaScript does both).
     if (!native) for (const [i, l] of legs.entries()) if (done[i]) dataplaneSrtp(l, undefined);

@@ -343,7 +343,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   l->family = a.sa.sa_family;
   l->is_rtcp = is_rtcp ? 1 : 0;
   l->learning = LEARN_LATCH;
-  l->strict = l->blocked = l->tapped = 0;
+  l->strict = l->blocked = l->tapped = l->other_js = 0;
   STORE(&l->xcode, 0);
   l->event_pending = 0;
   STORE(&l->sink, 0);
@@ -456,21 +456,23 @@ static napi_value js_get_endpoint(napi_env env, napi_callback_info info) {
   return r;
 }
 
-/* configure(h, slot, learning, strict, blocked, tapped) */
+/* configure(h, slot, learning, strict, blocked, tapped, other) */
 static napi_value js_configure(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 6) return NULL;
   dp_t *dp = get_dp(env, argv[0]);
   if (!dp) return NULL;
   uint32_t slot, learning;
-  bool strict = false, blocked = false, tapped = false;
+  bool strict = false, blocked = false, tapped = false, other = false;
   leg_t *l = get_leg(env, dp, argv[1], &slot);
   if (!l || !get_u32(env, argv[2], &learning) || learning > 2) return NULL;
   napi_get_value_bool(env, argv[3], &strict);
   napi_get_value_bool(env, argv[4], &blocked);
   napi_get_value_bool(env, argv[5], &tapped);
+  if (argc >= 7) napi_get_value_bool(env, argv[6], &other);
+  STORE(&l->other_js, (uint8_t)other);
   STORE(&l->learning, (uint8_t)learning);
   STORE(&l->strict, (uint8_t)strict);
   STORE(&l->blocked, (uint8_t)blocked);

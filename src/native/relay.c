@@ -187,7 +187,7 @@ static void handle_leg(worker_t *w, uint32_t slot, uint32_t gen) {
   addr_t ep;
   int has_ep = ep_read(l, &ep);
   int learning = RLOAD(&l->learning), strict = RLOAD(&l->strict);
-  int blocked = RLOAD(&l->blocked), tapped = RLOAD(&l->tapped);
+  int blocked = RLOAD(&l->blocked), tapped = RLOAD(&l->tapped), other_js = RLOAD(&l->other_js);
   uint32_t xcode = LOAD(&l->xcode);
   srtp_ctx_t *rx = LOAD(&l->srtp_rx);
   int queued = 0, sends = 0;
@@ -244,8 +244,8 @@ static void handle_leg(worker_t *w, uint32_t slot, uint32_t gen) {
       c->rtp_packets++;
       c->rtp_bytes += len;
     }
-    if (tapped && len >= 1 && p[0] < 64 && !(w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-      /* STUN or DTLS (RFC 7983) on a tapped leg: JavaScript answers it (WebRTC legs). */
+    if (other_js && len >= 1 && p[0] < 64 && !(w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)) {
+      /* STUN or DTLS (RFC 7983) on a WebRTC leg: JavaScript answers it. */
       if (enqueue(w, ITEM_PACKET, slot, gen, 2, p, len)) queued = 1;
       else c->dropped++;
       continue;

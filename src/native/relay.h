@@ -58,7 +58,7 @@
 
 enum { LEARN_LATCH = 0, LEARN_OFF = 1, LEARN_HANDOVER = 2 };
 /* Item kinds as JavaScript sees them: an RTP packet, an endpoint change, an RTCP packet. */
-/* ITEM_PACKET_OTHER: a tapped leg's packet that is not RTP (first byte 0-63: STUN, DTLS), for its WebRTC handler. */
+/* ITEM_PACKET_OTHER: a packet that is not RTP (first byte 0-63: STUN, DTLS) of a leg with other_js set. */
 enum { ITEM_PACKET = 0, ITEM_ENDPOINT = 1, ITEM_PACKET_RTCP = 2, ITEM_PACKET_OTHER = 3 };
 
 /* Shared with JavaScript: 12 doubles = 96 bytes per slot. Index layout mirrored in slots.ts. */
@@ -85,7 +85,8 @@ typedef struct {
   int worker;
   int family;            /* AF_INET or AF_INET6 */
   uint8_t is_rtcp;
-  uint8_t learning, strict, blocked, tapped; /* atomic bytes */
+  /* atomic bytes; other_js: packets that are not RTP (STUN, DTLS) go to JavaScript (WebRTC legs) */
+  uint8_t learning, strict, blocked, tapped, other_js;
   uint8_t event_pending; /* an endpoint event is queued; atomic */
   uint64_t sink, rtcp_sink; /* (gen << 32) | (slot + 1), 0 = none; atomic */
   uint32_t seq;          /* endpoint seqlock */

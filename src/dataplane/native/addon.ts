@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 export const ITEM_RTP = 0;
 export const ITEM_ENDPOINT = 1;
 export const ITEM_RTCP = 2;
-/** A packet that is not RTP (STUN, DTLS) of a tapped leg. */
+/** A packet that is not RTP (STUN, DTLS) of a leg that asked for them (`configure`'s `other`). */
 export const ITEM_OTHER = 3;
 
 /** Called on the main thread for each queued item: a tapped leg's packet, or an endpoint change. */
@@ -42,6 +42,8 @@ export interface NativeRelayAddon {
     strict: boolean,
     blocked: boolean,
     tapped: boolean,
+    /** Packets that are not RTP (STUN, DTLS) go to JavaScript (a WebRTC leg's `onOther`). */
+    other: boolean,
   ): void;
   setConfirmed(h: RelayHandle, slot: number, confirmed: boolean): void;
   /** Slots of the sink legs, -1 for none. */

@@ -87,7 +87,15 @@ export class NativeRelayLeg implements RelayLeg {
   private _blocked = false;
   private _taps: PacketTap[] = [];
   protect: PacketProtect | null = null;
-  onOther: ((msg: Buffer, leg: RelayLeg) => void) | null = null;
+  private _onOther: ((msg: Buffer, leg: RelayLeg) => void) | null = null;
+  get onOther(): ((msg: Buffer, leg: RelayLeg) => void) | null {
+    return this._onOther;
+  }
+  set onOther(v: ((msg: Buffer, leg: RelayLeg) => void) | null) {
+    if (v === this._onOther) return;
+    this._onOther = v;
+    this.configure();
+  }
   private _sink: NativeRelayLeg | null = null;
   private _rtcpSink: NativeRelayLeg | null = null;
   private endpointCache: Endpoint | null = null;
@@ -256,6 +264,7 @@ export class NativeRelayLeg implements RelayLeg {
       this._strict,
       this._blocked,
       this._taps.length !== 0,
+      this._onOther !== null,
     );
   }
 
