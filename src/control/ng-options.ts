@@ -247,6 +247,7 @@ export function parseSignal(d: BDict, command: 'offer' | 'answer'): ParsedSignal
   if (ice !== undefined) {
     const k = normalizeKey(ice);
     if (k === 'remove') opts.iceRemove = true;
+    else if (k === 'force') opts.iceForce = true;
     else if (k !== 'default') warnings.push(`ICE '${ice}' is not supported yet: ICE attributes removed`);
   }
   // `WebRTC` (our flag): whichever side is the browser gets WebRTC, the other plain RTP.

@@ -1,13 +1,14 @@
 /**
- * WebRTC's media (UDP/TLS/RTP/SAVPF: ICE, DTLS-SRTP, rtcp-mux) terminated by the proxy towards a browser that
- * offers it, plain RTP towards the other party (ng `transport-protocol: RTP/AVP` on the offer, as Kamailio's
- * WebRTC-to-SIP setups send it). The browser's side carries a {@link DtlsState}; the SIP side is offered
- * RTP/AVP without the browser's fingerprint and ICE. The browser is answered with our ICE-lite credentials
- * and host candidate (engine/ice-lite), our certificate's fingerprint and `a=setup:passive`: it checks our
- * candidate, we answer its checks (and its consent checks for the rest of the call), it opens DTLS, and the
- * keys the handshake exports make the SRTP contexts of engine/srtp-bridge (in JavaScript: the leg keeps
- * answering STUN). Until then nothing passes in either direction. A browser whose certificate does not
- * match its SDP's fingerprint gets no media.
+ * WebRTC's media (UDP/TLS/RTP/SAVPF: ICE, DTLS-SRTP, rtcp-mux) terminated by the proxy towards a browser, plain
+ * RTP towards the other party, in both directions: a browser's offer with ng `transport-protocol: RTP/AVP`, or
+ * a plain offer with `transport-protocol: UDP/TLS/RTP/SAVPF` (as Kamailio's WebRTC routes send them; the
+ * `WebRTC` flag picks one). The browser's side carries a {@link DtlsState}; the plain side never sees the
+ * browser's fingerprint or ICE lines. The browser gets our ICE-lite credentials and host candidate
+ * (engine/ice-lite), our certificate's fingerprint and `a=setup:passive` (answering) or `actpass` (offering;
+ * it must answer `active`): it checks our candidate, we answer its checks (and its consent checks for the rest
+ * of the call), it opens DTLS with us as the server, and the keys the handshake exports make the SRTP contexts
+ * of engine/srtp-bridge (in the native worker when it can). Until then nothing passes in either direction. A
+ * browser whose certificate does not match its SDP's fingerprint gets no media.
  */
 import { type DtlsHandle, loadNativeRelay } from '../dataplane/native/addon.js';
 import type { PacketProtect, PacketTap, RelayLeg } from '../dataplane/relay-leg.js';
@@ -37,7 +38,7 @@ export interface DtlsState {
   timer?: NodeJS.Timeout;
   startedAt?: number;
   connected: boolean;
-  /** Why media does not flow (shown in warnings and logs). */
+  /** Why media does not flow (kept for diagnosis; the gate stays shut). */
   error?: string;
 }
 
@@ -55,8 +56,9 @@ const colonHex = (b: Buffer): string =>
     .replace(/(..)(?!$)/g, '$1:');
 
 /**
- * The offer's part: a browser offering DTLS-SRTP to be bridged to plain RTP. Returns the recipient's protocol
- * (the SRTP plan's shape: no crypto lines), or undefined when this is not such an offer.
+ * The offer's part: a browser offering DTLS-SRTP to be bridged to plain RTP, or a plain offer for a browser.
+ * Returns the recipient's protocol (the SRTP plan's shape: no crypto lines; with `dtls` when the recipient is
+ * the browser), or undefined when this is neither.
  */
 export function planDtlsOffer(
   sdp: Sdp,
@@ -299,7 +301,7 @@ function open(side: MediaSide, peer: MediaSide, st: DtlsState): void {
   for (const leg of [...legsOf(side), ...legsOf(peer)]) setGate(leg, false);
 }
 
-/** Ends a side's DTLS (re-offer with another certificate, call deleted). */
+/** Ends a side's DTLS (a re-offer without it, or with another certificate); the handle goes with its last reference. */
 export function closeDtls(side: MediaSide): void {
   const st = side.dtls;
   if (st?.timer) clearTimeout(st.timer);

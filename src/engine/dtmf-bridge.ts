@@ -1,8 +1,8 @@
 /**
  * `codec: { transcode: ['telephone-event'] }` (flags `codec-transcode-telephone-event`,
  * `transcode-telephone-event`): DTMF between a party that only knows in-band tones and one that sends RFC 4733
- * events. An offer without telephone-event gains it (the lowest free dynamic payload type, `0-15`, after the
- * other formats, as rtpengine adds it); if the answerer accepts it, the offerer is answered without it (it never
+ * events. An offer without telephone-event gains it (the lowest free dynamic payload type, `0-15`, before CN
+ * if any, as rtpengine adds it); if the answerer accepts it, the offerer is answered without it (it never
  * offered it) and the streams are bridged: the answerer's events reach the offerer as the key's tones in its
  * audio codec, and keys the offerer presses in-band reach the answerer as events in place of the tone audio.
  * Audio is made and read in PCMU, PCMA or G.722 (lower band); an offer without one of those gains nothing.

@@ -182,6 +182,8 @@ export class Engine {
       bridgeDtls(tm, fm);
     }
     if (sdp.media.length === 0) warnings.push('SDP has no media sections');
+    if (o.iceForce && !to.media.some((s) => s.dtls))
+      warnings.push('ICE=force: ICE is offered to WebRTC (DTLS) recipients only; ICE attributes removed');
     const address = o.mediaAddress ?? toIface.advertised;
     return {
       sdp: rewriteSdp(sdp, { address, family: toIface.family, media: plans, isOffer: true, opts: o }),

@@ -39,6 +39,8 @@ export interface SignalOptions {
   rtcpMux?: RtcpMuxMode[];
   /** Strip ICE attributes (the only ICE mode so far; other modes strip too, with a warning). */
   iceRemove?: boolean;
+  /** `ICE=force`: ICE is offered to WebRTC (DTLS) recipients (ICE-lite, engine/dtls-bridge); others get none. */
+  iceForce?: boolean;
   /**
    * `transport-protocol` on an offer: the protocol the recipient gets. Between RTP/AVP(F) and RTP/SAVP(F) the
    * proxy terminates SDES-SRTP on the SRTP side (engine/srtp-bridge); between RTP/AVP(F) and

@@ -1,8 +1,9 @@
 /**
  * The per-packet duties of one stream (the packets one party sends on one media section): DTMF/media
- * blocking, silencing, DTMF detection, header continuity after an insertion, and recording. They run as a
- * single {@link PacketTap} on the party's RTP leg, installed only while at least one duty is active, so
- * streams without duties keep the tap-free fast path.
+ * blocking (in-band keys masked too), silencing, DTMF detection (events and in-band), DTMF between events and
+ * in-band tones, header continuity after an insertion, conversion, and recording (its RTCP through a second
+ * tap on the RTCP leg). They run as a single {@link PacketTap} on the party's RTP leg, installed only while at
+ * least one duty is active, so streams without duties keep the tap-free fast path.
  */
 import { randomInt } from 'node:crypto';
 import type { PacketTap, RelayLeg } from '../dataplane/relay-leg.js';

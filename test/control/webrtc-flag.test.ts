@@ -24,6 +24,9 @@ test('flag WebRTC: the browser side gets WebRTC, the other plain RTP, whichever 
   );
   assert.equal(viaString.opts.transportProtocol, 'UDP/TLS/RTP/SAVPF', 'in rtpp-flags too');
   assert.deepEqual(viaString.warnings, []);
+  const forced = parseSignal({ ...base, sdp: sdp('RTP/AVP'), flags: ['WebRTC'], ICE: 'force' }, 'offer');
+  assert.equal(forced.opts.iceForce, true, 'ICE=force is understood (offered to WebRTC recipients)');
+  assert.deepEqual(forced.warnings, []);
   const answer = parseSignal({ ...base, 'to-tag': 't', sdp: sdp('RTP/AVP'), flags: ['WebRTC'] }, 'answer');
   assert.equal(answer.opts.transportProtocol, undefined, 'answers convert back by themselves');
 });

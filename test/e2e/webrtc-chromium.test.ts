@@ -150,10 +150,12 @@ for (const dataplane of ['native', 'js']) {
           command: 'offer',
           ...id,
           sdp: callerSdp,
-          // Our preset: the plain side offers, so the callee is the browser.
+          // Our preset: the plain side offers, so the callee is the browser (ICE=force as Kamailio configs add).
           flags: ['WebRTC'],
+          ICE: 'force',
         });
         assert.equal(offer.result, 'ok', JSON.stringify(offer));
+        assert.equal(offer.warning, undefined, String(offer.warning));
         const toBrowser = String(offer.sdp);
         assert.match(toBrowser, /^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 0\r$/m);
         assert.match(toBrowser, /^a=ice-lite\r$/m);
