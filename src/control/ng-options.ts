@@ -90,6 +90,7 @@ const PLAIN_KEYS = new Set([
   'dtmf log dest',
   'moh',
   'sdes',
+  'dtls',
 ]);
 
 const FLAG_WORDS = new Set([
@@ -256,6 +257,13 @@ export function parseSignal(d: BDict, command: 'offer' | 'answer'): ParsedSignal
       'transport protocol',
       /^m=audio \S+ UDP\/TLS\/RTP\/SAVPF?\b/m.test(sdp) ? 'RTP/AVP' : 'UDP/TLS/RTP/SAVPF',
     );
+  const dtls = str(m, 'dtls');
+  if (dtls !== undefined) {
+    const k = normalizeKey(dtls);
+    if (k === 'off' || k === 'no' || k === 'disable') opts.dtlsOff = true;
+    else if (k !== 'passive')
+      warnings.push(`DTLS '${dtls}' is not supported (we are the DTLS server): ignored`);
+  }
   const tp = str(m, 'transport protocol');
   const rtpProto = tp?.toUpperCase();
   if (

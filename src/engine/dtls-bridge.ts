@@ -30,6 +30,8 @@ export interface DtlsState {
   theirFingerprint: Buffer | undefined;
   /** Our `a=setup`: `passive` answering a browser, `actpass` offering to one (it answers `active`). */
   setup: 'passive' | 'actpass';
+  /** Our ICE-lite side is in the SDP (WebRTC recipients, `ICE=force`); DTLS next to SDES goes without. */
+  advertiseIce: boolean;
   /** Keys of a handshake that ended before the answer brought the fingerprint to check the browser by. */
   pending?: { suite: SrtpSuite; rx: string; tx: string; peer: Buffer };
   /** The browser's transport protocol, answered back to it. */
@@ -96,11 +98,30 @@ export function planDtlsOffer(
         proto: m.proto,
         connected: false,
         setup: 'passive',
+        advertiseIce: true,
       };
   if (!same) from.sdes = undefined;
   to.sdes = undefined;
   to.proto = target;
   return { proto: target, crypto: [] };
+}
+
+/**
+ * Our offering side towards `to` (`actpass`): a fresh state, or the connected one a re-offer keeps (the peer
+ * keeps its certificate and keys). True when it is fresh.
+ */
+function offering(to: MediaSide, target: string, advertiseIce: boolean): boolean {
+  if (to.dtls?.connected) return false;
+  if (to.dtls) closeDtls(to);
+  to.dtls = {
+    ice: newIceCredentials(),
+    theirFingerprint: undefined,
+    proto: target,
+    connected: false,
+    setup: 'actpass',
+    advertiseIce,
+  };
+  return true;
 }
 
 /** A plain offer for a browser: it is offered our ICE-lite candidate and certificate; its answer completes it. */
@@ -115,21 +136,34 @@ function offerToBrowser(
     return undefined;
   }
   if (from.dtls) closeDtls(from);
-  // A re-offer keeps a connected association (the browser keeps its certificate and keys).
-  if (!to.dtls?.connected) {
-    if (to.dtls) closeDtls(to);
-    to.dtls = {
-      ice: newIceCredentials(),
-      theirFingerprint: undefined,
-      proto: target,
-      connected: false,
-      setup: 'actpass',
-    };
-    to.sdes = undefined;
-  }
+  if (offering(to, target, true)) to.sdes = undefined;
   from.sdes = undefined;
   to.proto = target;
-  return { proto: target, crypto: [], dtls: to.dtls };
+  return { proto: target, crypto: [], dtls: to.dtls! };
+}
+
+/**
+ * DTLS offered next to our SDES lines to an SRTP recipient (`actpass`, as rtpengine does unless `DTLS=off`): a
+ * browser takes DTLS, an SDES endpoint takes a crypto line (engine/srtp-bridge); the answer decides
+ * ({@link answerTakesDtls}). ICE is offered with it only under `ICE=force`.
+ */
+export function offerDtlsToo(
+  plan: { proto: string; crypto: string[] },
+  to: MediaSide,
+  target: string,
+  ice: boolean,
+): { proto: string; crypto: string[]; dtls?: DtlsState } {
+  if (!loadNativeRelay()?.dtlsNew) return plan;
+  offering(to, target, ice);
+  return { ...plan, dtls: to.dtls };
+}
+
+/** Whether the answerer (offered DTLS, maybe next to SDES) took DTLS: a fingerprint in its answer. */
+export function answerTakesDtls(sdp: Sdp, m: SdpMedia, answerer: MediaSide): boolean {
+  if (!answerer.dtls) return false;
+  if (answerer.sdes === undefined || sha256Fingerprint(sdp, m) !== undefined) return true;
+  closeDtls(answerer);
+  return false;
 }
 
 /**
@@ -144,6 +178,7 @@ export function planDtlsAnswer(
   warnings: string[],
 ): { proto: string; crypto: string[] } {
   const st = answerer.dtls!;
+  answerer.sdes = undefined;
   const fp = sha256Fingerprint(sdp, m);
   const setup = (m.attr('setup') ?? sdp.session.attr('setup'))?.trim().toLowerCase();
   if (!fp) warnings.push('The answer has no sha-256 fingerprint: no media towards it');
@@ -159,14 +194,15 @@ export function planDtlsAnswer(
 /** The media attributes the browser is answered with, after its codecs (the session gets `a=ice-lite`). */
 export function dtlsAnswerAttributes(st: DtlsState, address: string, port: number): string[] {
   const fp = loadNativeRelay()?.dtlsFingerprint?.();
-  return [
-    `ice-ufrag:${st.ice.ufrag}`,
-    `ice-pwd:${st.ice.pwd}`,
-    ...(fp ? [`fingerprint:sha-256 ${colonHex(fp)}`] : []),
-    `setup:${st.setup}`,
-    `candidate:1 1 UDP 2130706431 ${address} ${port} typ host`,
-    'end-of-candidates',
-  ];
+  const ice = st.advertiseIce
+    ? [
+        `ice-ufrag:${st.ice.ufrag}`,
+        `ice-pwd:${st.ice.pwd}`,
+        `candidate:1 1 UDP 2130706431 ${address} ${port} typ host`,
+        'end-of-candidates',
+      ]
+    : [];
+  return [...(fp ? [`fingerprint:sha-256 ${colonHex(fp)}`] : []), `setup:${st.setup}`, ...ice];
 }
 
 /** Until the handshake is done nothing reaches the browser or leaves it. */

@@ -5,7 +5,7 @@
 import { type Dataplane, OutOfPortsError } from '../dataplane/userspace.js';
 import { Sdp, SdpError, type SdpMedia } from '../wire/sdp.js';
 import { codecNames, offerFilter, payloadsToRemove } from './codec-filter.js';
-import { bridgeDtls, planDtlsAnswer, planDtlsOffer } from './dtls-bridge.js';
+import { answerTakesDtls, bridgeDtls, offerDtlsToo, planDtlsAnswer, planDtlsOffer } from './dtls-bridge.js';
 import { eventsPayloadType, isEventsTarget, planEventsOffer } from './dtmf-bridge.js';
 import { planAnswer, planOffer } from './transcode.js';
 import type { Logger } from '../util/log.js';
@@ -161,15 +161,18 @@ export class Engine {
       const sent = [...m.formats.map(Number).filter((pt) => !removeFormats.includes(pt)), ...tc.add];
       const addEvents = planEventsOffer(m, targets, sent, warnings);
       fm.eventsOffer = addEvents;
-      const srtp =
-        planDtlsOffer(sdp, m, fm, tm, o.transportProtocol, warnings) ??
-        planSrtpOffer(m, fm, tm, o.transportProtocol, warnings, o.sdesSuites);
+      const dtlsPlan = planDtlsOffer(sdp, m, fm, tm, o.transportProtocol, warnings);
+      let srtp = dtlsPlan ?? planSrtpOffer(m, fm, tm, o.transportProtocol, warnings, o.sdesSuites);
+      // An SRTP recipient is offered DTLS next to our SDES keys, as rtpengine does unless DTLS=off.
+      if (!dtlsPlan && srtp && tm.sdes && !o.dtlsOff && o.transportProtocol)
+        srtp = offerDtlsToo(srtp, tm, o.transportProtocol, o.iceForce === true);
       // WebRTC requires rtcp-mux: a browser's offer of it is accepted whatever the other side does, and a
       // browser is offered it.
       if (fm.dtls) modes.add('accept');
       plans.push({
         side: tm,
-        mux: mux || tm.dtls !== undefined,
+        // WebRTC requires rtcp-mux: a browser is offered it (not an SDES endpoint offered DTLS too).
+        mux: mux || tm.dtls?.advertiseIce === true,
         rtcpOnRtpPort: require,
         removeFormats,
         addFormats: tc.add,
@@ -261,7 +264,7 @@ export class Engine {
         am.eventsToAudio = events !== undefined;
         const srtp = om.dtls
           ? { proto: om.dtls.proto, crypto: [], dtls: om.dtls }
-          : am.dtls
+          : answerTakesDtls(sdp, m, am)
             ? planDtlsAnswer(sdp, m, om, am, warnings)
             : planSrtpAnswer(m, om, am, warnings);
         plans.push({

@@ -41,6 +41,8 @@ export interface SignalOptions {
   iceRemove?: boolean;
   /** `ICE=force`: ICE is offered to WebRTC (DTLS) recipients (ICE-lite, engine/dtls-bridge); others get none. */
   iceForce?: boolean;
+  /** `DTLS=off`: an SRTP recipient is offered SDES only (by default DTLS too, as rtpengine does). */
+  dtlsOff?: boolean;
   /**
    * `transport-protocol` on an offer: the protocol the recipient gets. Between RTP/AVP(F) and RTP/SAVP(F) the
    * proxy terminates SDES-SRTP on the SRTP side (engine/srtp-bridge); between RTP/AVP(F) and

@@ -135,7 +135,7 @@ export function rewriteSdp(sdp: Sdp, plan: RewritePlan): string {
   // Terminated DTLS: the browser's certificate and role are nobody else's business; towards it we are ICE-lite.
   if (plan.media.some((p) => p?.srtp))
     out.session.removeAttrs((name) => name === 'fingerprint' || name === 'setup');
-  if (plan.media.some((p) => p?.srtp?.dtls)) out.session.addAttr('ice-lite');
+  if (plan.media.some((p) => p?.srtp?.dtls?.advertiseIce)) out.session.addAttr('ice-lite');
   const needsSession = out.media.some((m, i) => !m.connection && plan.media[i]?.side !== undefined);
   if (out.session.connection && (needsSession || plan.opts.replaceSessionConnection))
     out.session.connection = conn;

@@ -30,3 +30,14 @@ test('flag WebRTC: the browser side gets WebRTC, the other plain RTP, whichever 
   const answer = parseSignal({ ...base, 'to-tag': 't', sdp: sdp('RTP/AVP'), flags: ['WebRTC'] }, 'answer');
   assert.equal(answer.opts.transportProtocol, undefined, 'answers convert back by themselves');
 });
+
+test('DTLS=off keeps an SRTP offer to SDES; passive is what we do anyway; active is not supported', () => {
+  const parse = (v: string) =>
+    parseSignal({ ...base, sdp: sdp('RTP/AVP'), 'transport-protocol': 'RTP/SAVP', DTLS: v }, 'offer');
+  assert.equal(parse('off').opts.dtlsOff, true);
+  assert.deepEqual(parse('off').warnings, []);
+  assert.equal(parse('no').opts.dtlsOff, true);
+  assert.deepEqual(parse('passive').warnings, []);
+  assert.equal(parse('passive').opts.dtlsOff, undefined);
+  assert.match(parse('active').warnings.join(), /DTLS 'active' is not supported/);
+});

@@ -1,7 +1,9 @@
 /**
- * SDES-SRTP against Sipwise rtpengine: plain caller A -> sipmedia (RTP/AVP to RTP/SAVP) -> rtpengine (RTP/SAVP to
+ * SRTP against Sipwise rtpengine: plain caller A -> sipmedia (RTP/AVP to RTP/SAVP) -> rtpengine (RTP/SAVP to
  * RTP/AVP) -> plain callee B, and the chain the other way round. rtpengine decrypts what we encrypt and we
- * decrypt what it encrypts, with the keys each side put in its SDP: A's and B's payloads arrive intact.
+ * decrypt what it encrypts: with SDES, the keys each side put in its SDP; with DTLS (which we offer next to
+ * SDES, as rtpengine does, and which rtpengine then prefers), the keys of a handshake in which rtpengine is
+ * the client. A's and B's payloads arrive intact.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -47,11 +49,33 @@ async function signal(p: { ng: { request(b: BDict): Promise<BDict> } }, body: BD
 }
 
 /** A -> first -> second -> B, first converting AVP -> SAVP and second SAVP -> AVP; media both ways. */
+/**
+ * Sends probe packets from `from` every 30 ms (bounded) until one arrives at `to`, then drains what came. The
+ * probes have an SSRC of their own: a sequence jump within one SSRC would move SRTP's rollover counter.
+ */
+async function untilFlowing(from: Endpoint, to: Endpoint, port: number, ssrc: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    from.send(rtp(0, 1 + i, 160 * i, ssrc ^ 0xffff, Buffer.alloc(160, 0x7f)), port);
+    try {
+      await to.next(30);
+      break;
+    } catch {}
+  }
+  while (true) {
+    try {
+      await to.next(100);
+    } catch {
+      return;
+    }
+  }
+}
+
 async function chain(
   first: { ng: MediaProxy['ng'] },
   second: { ng: MediaProxy['ng'] },
   port: number,
   tag: string,
+  dtls = false,
 ) {
   const a = await Endpoint.open(port);
   const b = await Endpoint.open(port + 1);
@@ -63,6 +87,7 @@ async function chain(
       'from-tag': 'A',
       sdp: plainSdp(port),
       'transport-protocol': 'RTP/SAVP',
+      ...(dtls ? {} : { DTLS: 'off' }),
     });
     assert.match(o1, /m=audio \d+ RTP\/SAVP /);
     assert.match(o1, /a=crypto:\d+ AES_CM_128_HMAC_SHA1_80 inline:/);
@@ -82,7 +107,10 @@ async function chain(
       sdp: plainSdp(port + 1),
     });
     assert.match(a2, /m=audio \d+ RTP\/SAVP /);
-    assert.match(a2, /a=crypto:\d+ AES_CM_128_HMAC_SHA1_(80|32) inline:/);
+    if (dtls) {
+      assert.match(a2, /^a=setup:active\r$/m, 'rtpengine takes DTLS, as the client');
+      assert.match(a2, /^a=fingerprint:sha-256 /m);
+    } else assert.match(a2, /a=crypto:\d+ AES_CM_128_HMAC_SHA1_(80|32) inline:/);
     const a1 = await signal(first, {
       command: 'answer',
       'call-id': callId,
@@ -94,6 +122,11 @@ async function chain(
     assert.doesNotMatch(a1, /a=crypto/);
     const toFirst = sdpPorts(a1).rtp;
     const toSecond = sdpPorts(o2).rtp;
+    if (dtls) {
+      // Nothing passes until rtpengine's handshake with us is done.
+      await untilFlowing(a, b, toFirst, 0xaaaa);
+      await untilFlowing(b, a, toSecond, 0xbbbb);
+    }
     const fromA = [0, 1, 2, 3, 4].map((i) => rtp(0, 10 + i, 160 * i, 0xaaaa, Buffer.alloc(160, 0x10 + i)));
     for (const k of fromA) a.send(k, toFirst);
     // rtpengine works with several threads: the packets may arrive in another order (receivers sort by seq).
@@ -119,6 +152,12 @@ async function chain(
 
 test('sipmedia encrypts, rtpengine decrypts, and back', { skip }, async () => {
   await chain(ours, theirs, ours.spare[0]!, 'ours-first');
+});
+
+test('DTLS offered next to SDES: rtpengine takes it as the client, and media crosses both ways', {
+  skip,
+}, async () => {
+  await chain(ours, theirs, ours.spare[8]!, 'ours-first-dtls', true);
 });
 
 test('rtpengine encrypts, sipmedia decrypts, and back', { skip }, async () => {

@@ -86,6 +86,20 @@ async function mediaBothWays(cdp: Cdp, plain: Endpoint, toProxy: number): Promis
   );
 }
 
+/** The browser answers `offer` (made by the proxy); its answer goes to the proxy, whose answer is returned. */
+async function browserAnswers(
+  cdp: Cdp,
+  p: RunningProxy,
+  id: Record<string, string>,
+  offer: string,
+): Promise<{ browserAnswer: string; toCaller: string }> {
+  await cdp.evaluate(`window.offer = ${JSON.stringify(offer)}`);
+  const browserAnswer = String(await cdp.evaluate(MAKE_ANSWER));
+  const answer = await p.ng.request({ command: 'answer', ...id, 'to-tag': 'browser', sdp: browserAnswer });
+  assert.equal(answer.result, 'ok', JSON.stringify(answer));
+  return { browserAnswer, toCaller: String(answer.sdp) };
+}
+
 for (const dataplane of ['native', 'js']) {
   describe(`WebRTC browser to plain RTP (${dataplane} dataplane)`, { skip }, () => {
     let p: RunningProxy;
@@ -162,19 +176,40 @@ for (const dataplane of ['native', 'js']) {
         assert.match(toBrowser, /^a=setup:actpass\r$/m);
         assert.match(toBrowser, /^a=rtcp-mux\r$/m);
         assert.match(toBrowser, /^a=fingerprint:sha-256 /m);
-        await cdp.evaluate(`window.offer = ${JSON.stringify(toBrowser)}`);
-        const browserAnswer = String(await cdp.evaluate(MAKE_ANSWER));
+        const { browserAnswer, toCaller } = await browserAnswers(cdp, p, id, toBrowser);
         assert.match(browserAnswer, /^a=setup:active\r$/m);
-        const answer = await p.ng.request({
-          command: 'answer',
-          ...id,
-          'to-tag': 'browser',
-          sdp: browserAnswer,
-        });
-        assert.equal(answer.result, 'ok', JSON.stringify(answer));
-        const toCaller = String(answer.sdp);
         assert.match(toCaller, /^m=audio \d+ RTP\/AVP 0\r$/m, 'the caller is answered plain RTP');
         assert.doesNotMatch(toCaller, /a=(fingerprint|setup|ice-|candidate)/);
+        await mediaBothWays(cdp, caller, sdpPorts(toCaller).rtp);
+        await p.ng.request({ command: 'delete', ...id });
+      } finally {
+        caller.close();
+      }
+    });
+
+    test('older Kamailio idiom RTP/SAVPF with ICE=force: SDES and DTLS offered, the browser takes DTLS', async () => {
+      const cdp = chrome.cdp;
+      await cdp.evaluate('pc.close()');
+      const caller = await Endpoint.open(p.spare[13]!);
+      try {
+        const id = { 'call-id': `webrtc-savpf-${dataplane}`, 'from-tag': 'caller' };
+        const offer = await p.ng.request({
+          command: 'offer',
+          ...id,
+          sdp: plainSdp('caller', caller.port),
+          'transport-protocol': 'RTP/SAVPF',
+          ICE: 'force',
+        });
+        assert.equal(offer.result, 'ok', JSON.stringify(offer));
+        const toBrowser = String(offer.sdp);
+        assert.match(toBrowser, /^m=audio \d+ RTP\/SAVPF 0\r$/m);
+        assert.match(toBrowser, /^a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:/m, 'SDES offered');
+        assert.match(toBrowser, /^a=setup:actpass\r$/m, 'and DTLS');
+        assert.match(toBrowser, /^a=ice-lite\r$/m, 'ICE because of ICE=force');
+        const { browserAnswer, toCaller } = await browserAnswers(cdp, p, id, toBrowser);
+        assert.match(browserAnswer, /^a=fingerprint:sha-256 /m);
+        assert.doesNotMatch(browserAnswer, /a=crypto/, 'browsers do not speak SDES');
+        assert.match(toCaller, /^m=audio \d+ RTP\/AVP 0\r$/m);
         await mediaBothWays(cdp, caller, sdpPorts(toCaller).rtp);
         await p.ng.request({ command: 'delete', ...id });
       } finally {
