@@ -255,6 +255,9 @@ function onOther(side: MediaSide, peer: MediaSide, msg: Buffer, leg: RelayLeg): 
     return;
   }
   if (msg[0]! < 20) return; // ZRTP and others: not ours
+  // Without rtcp-mux a peer may run a second handshake on its RTCP port (RFC 5764 4.1: keys per component);
+  // we do one, on RTP: a ClientHello there must not be mixed into it.
+  if (leg.isRtcp) return;
   const addon = loadNativeRelay();
   if (!addon?.dtlsNew || st.error) return;
   if (!st.handle) {
