@@ -58,9 +58,19 @@ function media(s: MediaSide): BDict {
   if (s.direction === 'sendrecv' || s.direction === 'recvonly') flags.push('recv');
   if (s.rtcpMux) flags.push('rtcp-mux');
   if (s.rejected) flags.push('rejected');
+  if (s.sdes?.rx && !s.dtls) flags.push('SDES');
   const streams: BValue[] = [];
   if (s.pair) streams.push(stream(s.pair.rtp, false), stream(s.pair.rtcp, true));
-  return { index: s.index, type: s.kind, protocol: s.proto, streams, flags };
+  const out: BDict = { index: s.index, type: s.kind, protocol: s.proto, streams, flags };
+  // DTLS-SRTP towards a WebRTC (or other DTLS) party: where the handshake stands, and why media is held.
+  const d = s.dtls;
+  if (d) {
+    flags.push('DTLS');
+    if (d.advertiseIce) flags.push('ICE-lite');
+    const state = d.connected ? 'connected' : d.error ? 'failed' : d.handle ? 'handshaking' : 'waiting';
+    out.DTLS = { state, ...(d.error && { error: d.error }) };
+  }
+  return out;
 }
 
 function tag(m: Monologue): BDict {

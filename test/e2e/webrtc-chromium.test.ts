@@ -86,6 +86,14 @@ async function mediaBothWays(cdp: Cdp, plain: Endpoint, toProxy: number): Promis
   );
 }
 
+/** The `DTLS` entry of `tag`'s first media in `query`. */
+async function dtlsOf(p: RunningProxy, id: Record<string, string>, tag: string): Promise<unknown> {
+  const q = await p.ng.request({ command: 'query', ...id });
+  const media = (q.tags as Record<string, { medias: { DTLS?: unknown }[] }>)[tag]?.medias[0];
+  // Decoded bencode dictionaries have no prototype: a plain copy compares with literals.
+  return media?.DTLS === undefined ? undefined : { ...(media.DTLS as object) };
+}
+
 /** The browser answers `offer` (made by the proxy); its answer goes to the proxy, whose answer is returned. */
 async function browserAnswers(
   cdp: Cdp,
@@ -147,6 +155,7 @@ for (const dataplane of ['native', 'js']) {
 
         await cdp.evaluate(`pc.setRemoteDescription({ type: 'answer', sdp: ${JSON.stringify(toBrowser)} })`);
         await mediaBothWays(cdp, callee, sdpPorts(toCallee).rtp);
+        assert.deepEqual(await dtlsOf(p, id, 'browser'), { state: 'connected' }, 'query shows the handshake');
         await p.ng.request({ command: 'delete', ...id });
       } finally {
         callee.close();
@@ -247,6 +256,9 @@ for (const dataplane of ['native', 'js']) {
         for (let i = 0; i < 100 && (await received()) < 25; i++) await new Promise((r) => setTimeout(r, 50));
         assert.ok((await received()) >= 25, 'the browser sends media to us');
         assert.equal(callee.pending(), 0, 'none of it reaches the callee');
+        const d = (await dtlsOf(p, id, 'browser')) as { state: string; error: string };
+        assert.equal(d.state, 'failed');
+        assert.match(d.error, /certificate does not match the fingerprint/, 'query says why');
         assert.match(String(offer.sdp), /RTP\/AVP/);
         await p.ng.request({ command: 'delete', ...id });
       } finally {
