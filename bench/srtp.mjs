@@ -3,7 +3,8 @@
  * SRTP benchmark: two relays of the same kind in a chain, A -> first (RTP/AVP to RTP/SAVP) -> second (RTP/SAVP
  * to RTP/AVP) -> B, so every packet is encrypted by one relay and decrypted by the other, and the load
  * generator at both ends sees plain RTP (loss and latency measured end to end). rtpengine (one thread each)
- * against sipmedia (native dataplane; SRTP streams run in JavaScript), side by side, A/B/A/B. rtpengine is
+ * against sipmedia (native dataplane: SRTP in its worker; and the JavaScript dataplane), side by side, A/B/A/B;
+ * the second sipmedia answers the first's SDES line (the DTLS offered next to it is not taken). rtpengine is
  * limited to AES_CM_128_HMAC_SHA1_80 (its `SDES-no-` flags), the suite sipmedia offers first, so both chains do
  * the same cryptography. Relay CPU = both relays' utime + stime over the generator's measured window.
  *
