@@ -126,6 +126,8 @@ export class SrtpContext {
   /** Sending: rollover counters and last sequence per SSRC; receiving: highest index seen per SSRC. */
   private readonly roc = new Map<number, SsrcState>();
   private rtcpIndex = 0;
+  /** Receiving SRTCP: the highest index seen per SSRC and which of the 64 before it arrived (replay list). */
+  private readonly rtcpSeen = new Map<number, { top: number; seen: bigint }>();
   /** Packets that failed authentication or were malformed (dropped). */
   failures = 0;
 
@@ -244,7 +246,28 @@ export class SrtpContext {
     return out;
   }
 
-  /** The RTCP packet inside an SRTCP packet, or null (not authentic, malformed: counted). */
+  /**
+   * RFC 3711 3.3.2 for SRTCP: an authentic packet whose index was seen, or is more than 64 behind the highest,
+   * is a replay. Records the index otherwise (per SSRC, at most {@link MAX_SSRCS} of them).
+   */
+  private freshRtcp(ssrc: number, index: number): boolean {
+    const st = this.rtcpSeen.get(ssrc);
+    if (!st) {
+      if (this.rtcpSeen.size >= MAX_SSRCS) this.rtcpSeen.delete(this.rtcpSeen.keys().next().value!);
+      this.rtcpSeen.set(ssrc, { top: index, seen: 1n });
+      return true;
+    }
+    const behind = BigInt(st.top - index);
+    if (behind >= REPLAY_WINDOW || (behind >= 0n && (st.seen >> behind) & 1n)) return false;
+    if (behind < 0n) {
+      const ahead = -behind;
+      st.seen = ahead >= REPLAY_WINDOW ? 1n : ((st.seen << ahead) | 1n) & ((1n << REPLAY_WINDOW) - 1n);
+      st.top = index;
+    } else st.seen |= 1n << behind;
+    return true;
+  }
+
+  /** The RTCP packet inside an SRTCP packet, or null (not authentic, malformed, replayed: counted). */
   unprotectRtcp(p: Buffer): Buffer | null {
     const end = p.length - 10 - 4;
     if (end < 8) {
@@ -257,6 +280,10 @@ export class SrtpContext {
       return null;
     }
     const word = p.readUInt32BE(end);
+    if (!this.freshRtcp(p.readUInt32BE(4), word & 0x7fffffff)) {
+      this.failures++;
+      return null;
+    }
     const out = Buffer.allocUnsafe(end);
     p.copy(out, 0, 0, 8);
     if (word & 0x80000000)

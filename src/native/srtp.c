@@ -235,6 +235,34 @@ int srtp_protect_rtcp(srtp_ctx_t *c, uint8_t *p, uint32_t len, uint32_t cap) {
   return (int)(len + 4 + RTCP_TAG);
 }
 
+/* RFC 3711 3.3.2 for SRTCP: 0 and the index recorded if fresh, -1 if seen or more than 64 behind (lock held). */
+static int rtcp_fresh(srtp_ctx_t *c, uint32_t ssrc, uint32_t index) {
+  int slot = -1;
+  for (int i = 0; i < SRTP_SSRCS; i++)
+    if (c->rtcp_seen[i].used && c->rtcp_seen[i].ssrc == ssrc) slot = i;
+  if (slot < 0) {
+    for (int i = 0; i < SRTP_SSRCS && slot < 0; i++)
+      if (!c->rtcp_seen[i].used) slot = i;
+    if (slot < 0) slot = c->rtcp_evict++ % SRTP_SSRCS;
+    c->rtcp_seen[slot].used = 1;
+    c->rtcp_seen[slot].ssrc = ssrc;
+    c->rtcp_seen[slot].top = index;
+    c->rtcp_seen[slot].seen = 1;
+    return 0;
+  }
+  uint32_t top = c->rtcp_seen[slot].top;
+  if (index <= top) {
+    uint32_t behind = top - index;
+    if (behind >= REPLAY_WINDOW || ((c->rtcp_seen[slot].seen >> behind) & 1)) return -1;
+    c->rtcp_seen[slot].seen |= (uint64_t)1 << behind;
+    return 0;
+  }
+  uint32_t ahead = index - top;
+  c->rtcp_seen[slot].seen = ahead >= REPLAY_WINDOW ? 1 : (c->rtcp_seen[slot].seen << ahead) | 1;
+  c->rtcp_seen[slot].top = index;
+  return 0;
+}
+
 int srtp_unprotect_rtcp(srtp_ctx_t *c, uint8_t *p, uint32_t len) {
   if (len < 8 + 4 + RTCP_TAG) return -1;
   uint32_t end = len - 4 - RTCP_TAG;
@@ -242,6 +270,7 @@ int srtp_unprotect_rtcp(srtp_ctx_t *c, uint8_t *p, uint32_t len) {
   pthread_mutex_lock(&c->lock);
   int r = tag(c->rtcp_mac, p, end + 4, md) && CRYPTO_memcmp(md, p + end + 4, RTCP_TAG) == 0 ? 0 : -1;
   uint32_t word = be32(p + end);
+  if (r == 0) r = rtcp_fresh(c, be32(p + 4), word & 0x7fffffffu);
   if (r == 0 && (word & 0x80000000u))
     r = keystream_xor(c->rtcp_ecb, c->rtcp_salt, be32(p + 4), word & 0x7fffffffu, p + 8, end - 8);
   pthread_mutex_unlock(&c->lock);

@@ -28,6 +28,13 @@ typedef struct srtp_ctx {
   uint32_t rtcp_index;
   srtp_ssrc_t ssrcs[SRTP_SSRCS];
   int evict;
+  /* Receiving SRTCP: highest index and the 64 before it per SSRC (replay list). */
+  struct {
+    uint32_t ssrc, top;
+    uint64_t seen;
+    uint8_t used;
+  } rtcp_seen[SRTP_SSRCS];
+  int rtcp_evict;
 } srtp_ctx_t;
 
 srtp_ctx_t *srtp_new(const uint8_t material[SRTP_MATERIAL], int tag_len);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { SrtpContext, deriveKey, keystream } from '../../src/media/srtp.js';
-import { rtp } from '../helpers/endpoint.js';
+import { rtcpRR, rtp } from '../helpers/endpoint.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s/g, ''), 'hex');
 
@@ -103,4 +103,20 @@ test('replay protection: a packet received twice, or more than 64 behind the new
   assert.equal(rx.unprotectRtp(wire[20]!), null, '79 behind the newest: outside the window');
   assert.ok(rx.unprotectRtp(wire[40]!), '59 behind: inside');
   assert.equal(rx.failures, 3);
+});
+
+test('SRTCP replay protection: the same index twice, or more than 64 behind, is dropped; per SSRC', () => {
+  const tx = SrtpContext.fromInline('AES_CM_128_HMAC_SHA1_80', material);
+  const rx = SrtpContext.fromInline('AES_CM_128_HMAC_SHA1_80', material);
+  const rr = rtcpRR;
+  // protectRtcp numbers packets 0, 1, 2 ... (the SRTCP index), whatever their SSRC.
+  const wire = Array.from({ length: 100 }, (_, i) => tx.protectRtcp(rr(i < 90 ? 7 : 8))!);
+  assert.deepEqual(rx.unprotectRtcp(wire[10]!), rr(7));
+  assert.equal(rx.unprotectRtcp(wire[10]!), null, 'the same packet again');
+  assert.ok(rx.unprotectRtcp(wire[5]!), 'late but new: accepted');
+  assert.ok(rx.unprotectRtcp(wire[89]!));
+  assert.equal(rx.unprotectRtcp(wire[20]!), null, '69 behind the newest: outside the window');
+  assert.ok(rx.unprotectRtcp(wire[95]!), 'another SSRC keeps its own window');
+  assert.ok(rx.unprotectRtcp(wire[30]!), 'and SSRC 7 still accepts 59 behind its newest');
+  assert.equal(rx.failures, 2);
 });

@@ -136,11 +136,17 @@ for (const dataplane of ['native', 'js']) {
         // RTCP both ways on the RTCP ports.
         c.aRtcp.send(rtcpRR(0xa), c.toA.rtcp!);
         assert.deepEqual(ours.unprotectRtcp((await c.bRtcp.next()).msg), rtcpRR(0xa));
-        c.bRtcp.send(bTx.protectRtcp(rtcpRR(0xb))!, c.toB.rtcp!);
+        const srtcp = bTx.protectRtcp(rtcpRR(0xb))!;
+        c.bRtcp.send(srtcp, c.toB.rtcp!);
         assert.deepEqual((await c.aRtcp.next()).msg, rtcpRR(0xb));
+        // The same SRTCP packet again is a replay: dropped (the next one A gets is the fresh one after it).
+        c.bRtcp.send(srtcp, c.toB.rtcp!);
+        c.bRtcp.send(bTx.protectRtcp(rtcpRR(0xc))!, c.toB.rtcp!);
+        assert.deepEqual((await c.aRtcp.next()).msg, rtcpRR(0xc));
         const q = await p.ng.request({ command: 'query', 'call-id': c.callId });
         const streams = ((q.tags as Record<string, BDict>).tagB!.medias as BDict[])[0]!.streams as BDict[];
         assert.equal((streams[0]!.stats as BDict).errors, 1, 'the forged packet is counted as an error');
+        assert.equal((streams[1]!.stats as BDict).errors, 1, 'and the replayed SRTCP packet');
       } finally {
         c.close();
       }
