@@ -520,10 +520,13 @@ static napi_value js_set_sinks(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* send(h, slot, buffer) -> bool: a packet from JavaScript to the leg's party, out of the leg's socket. */
+/*
+ * send(h, slot, buffer, raw?) -> bool: a packet from JavaScript to the leg's party, out of the leg's socket;
+ * encrypted when the leg does SRTP, unless `raw` (STUN and DTLS on a WebRTC leg).
+ */
 static napi_value js_send(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 3) return ret_bool(env, 0);
   dp_t *dp = get_dp(env, argv[0]);
@@ -535,7 +538,9 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   if (!l || napi_get_buffer_info(env, argv[2], &data, &len) != napi_ok) return ret_bool(env, 0);
   addr_t a;
   if (!ep_read(l, &a)) return ret_bool(env, 0);
-  srtp_ctx_t *tx = LOAD(&l->srtp_tx);
+  bool raw = false;
+  if (argc >= 4) napi_get_value_bool(env, argv[3], &raw);
+  srtp_ctx_t *tx = raw ? NULL : LOAD(&l->srtp_tx);
   if (tx && len <= 2048) {
     /* Generated packets to an SRTP party are encrypted like forwarded ones. */
     uint8_t buf[2048 + 32];

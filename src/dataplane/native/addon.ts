@@ -48,7 +48,8 @@ export interface NativeRelayAddon {
   setConfirmed(h: RelayHandle, slot: number, confirmed: boolean): void;
   /** Slots of the sink legs, -1 for none. */
   setSinks(h: RelayHandle, slot: number, sink: number, rtcpSink: number): void;
-  send(h: RelayHandle, slot: number, packet: Buffer): boolean;
+  /** Out of the leg's socket to its party; encrypted when the leg does SRTP, unless `raw` (STUN, DTLS). */
+  send(h: RelayHandle, slot: number, packet: Buffer, raw?: boolean): boolean;
   /** Puts thread `tid` of this process under SCHED_BATCH; 0 or the errno. */
   setBatchPolicy(tid: number): number;
   /** TOS byte of the leg's outgoing packets (IP_TOS, or IPV6_TCLASS on IPv6); 0 or the errno. */

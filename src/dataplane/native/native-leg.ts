@@ -298,7 +298,7 @@ export class NativeRelayLeg implements RelayLeg {
   sendToParty(msg: Buffer, raw = false): boolean {
     if (this._closed) return false;
     const wire = this.protect && !raw ? this.protect(msg) : msg;
-    return wire !== null && this.ctx.addon.send(this.ctx.handle, this.slot, wire);
+    return wire !== null && this.ctx.addon.send(this.ctx.handle, this.slot, wire, raw);
   }
 
   /**
