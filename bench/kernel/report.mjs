@@ -151,7 +151,7 @@ export function renderReport(res, { writeDocs = false } = {}) {
   L.push(`Run ${res.date}, ${fmt(res.elapsedS)} s${res.quick ? ' (quick mode: indicative only)' : ''}.`);
   L.push('');
   L.push(
-    `- Command: \`npx tsc -p tsconfig.build.json && ${res.command}\` (as root; about 7 minutes, stops by itself)`,
+    `- Command: \`npx tsc -p tsconfig.build.json && ${res.command}\` (as root; about 9 minutes, 13 with --rounds=5; stops by itself)`,
   );
   L.push(
     `- Machine: ${m.nproc} x ${m.model}, ${m.memGiB} GiB, kernel ${m.kernel}, Node.js ${m.node}; rtpengine ${res.rtpengine || 'not installed'}; CPU accounting ${m.accounting ?? 'unknown'}`,
@@ -166,6 +166,10 @@ export function renderReport(res, { writeDocs = false } = {}) {
   L.push(
     '- Load: `bench/loadgen.c` unchanged, built with `bench/kernel/loadgen-netns.c`, which wraps its socket/bind/inet_pton so its A-side sockets live in A and its B-side sockets in B (setns before each socket). 50 packets/s per direction per call, 172-byte RTP, 8 sockets per side; loss and one-way latency (p50/p99) as the generator sees them.',
   );
+  if (res.plan)
+    L.push(
+      `- Windows: at 200 calls, the generator starts right after the set-ups, warms up ${fmt(res.plan.warmupMs / 1000)} s and is measured for ${fmt(res.plan.measureMs / 1000)} s (saturation steps: ${fmt(res.plan.satWarmupMs / 1000)} s and ${fmt(res.plan.satMeasureMs / 1000)} s). The 20 k pps warm-up outlasts the set-up's aftermath in the daemons (V8 optimising, and one memory-reducing collection about 8 s after the set-ups, ~70 ms), which is call set-up cost, not forwarding.`,
+    );
   L.push('');
   L.push(
     "How the relay's CPU is counted (the same rule for every row; all figures in cores = CPU-seconds per second):",

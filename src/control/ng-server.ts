@@ -5,6 +5,7 @@
 import type { Socket } from 'node:dgram';
 import type { Server, Socket as TcpSocket } from 'node:net';
 import type { Logger } from '../util/log.js';
+import { everySecond } from '../util/tick.js';
 import {
   NgFramingError,
   formatNgMessage,
@@ -31,7 +32,7 @@ export class NgServer {
   private udp: Socket[] = [];
   private tcp: Server[] = [];
   private conns = new Set<TcpSocket>();
-  private sweeper: NodeJS.Timeout;
+  private readonly untick: () => void;
   /** Datagrams that could not be answered at all (no cookie). */
   dropped = 0;
 
@@ -39,8 +40,7 @@ export class NgServer {
     private readonly dispatcher: NgDispatcher,
     private readonly log: Logger,
   ) {
-    this.sweeper = setInterval(() => this.cache.sweep(), 1000);
-    this.sweeper.unref();
+    this.untick = everySecond(() => this.cache.sweep());
   }
 
   async listenUdp(host: string, port: number): Promise<void> {
@@ -107,7 +107,7 @@ export class NgServer {
   }
 
   close(): void {
-    clearInterval(this.sweeper);
+    this.untick();
     for (const s of this.udp) s.close();
     for (const s of this.tcp) s.close();
     for (const c of this.conns) c.destroy();

@@ -8,6 +8,7 @@ import type { Socket } from 'node:dgram';
 import { rmSync } from 'node:fs';
 import { createServer, type Server, type Socket as StreamSocket } from 'node:net';
 import type { Logger } from '../util/log.js';
+import { everySecond } from '../util/tick.js';
 import { RTPP_E, RTPP_MAX_COMMAND, formatErrorReply, splitCookie } from '../wire/rtpproxy-command.js';
 import { CookieCache } from './cookie-cache.js';
 import { answerOnce, listenControlUdp } from './listeners.js';
@@ -38,7 +39,7 @@ export class RtppServer {
   private streams: Server[] = [];
   private paths: string[] = [];
   private conns = new Set<StreamSocket>();
-  private sweeper: NodeJS.Timeout;
+  private readonly untick: () => void;
   /** Datagrams that could not be answered (no cookie). */
   dropped = 0;
 
@@ -46,8 +47,7 @@ export class RtppServer {
     private readonly dispatcher: RtppDispatcher,
     private readonly log: Logger,
   ) {
-    this.sweeper = setInterval(() => this.cache.sweep(), 1000);
-    this.sweeper.unref();
+    this.untick = everySecond(() => this.cache.sweep());
   }
 
   async listenUdp(host: string, port: number): Promise<void> {
@@ -159,7 +159,7 @@ export class RtppServer {
   }
 
   close(): void {
-    clearInterval(this.sweeper);
+    this.untick();
     for (const s of this.udp) s.close();
     for (const s of this.streams) s.close();
     for (const c of this.conns) c.destroy();

@@ -314,7 +314,8 @@ void *worker_main(void *arg) {
   /* Named so `ps -L`/`top -H` show which thread relays (and tests can tell it from Node's own threads). */
   pthread_setname_np(pthread_self(), "sipmedia-relay");
   while (!LOAD(&w->dp->stop)) {
-    int n = epoll_wait(w->epfd, evs, EPOLL_BATCH, 1000);
+    /* No timeout: stopping writes the wake-up eventfd, and an idle worker should not wake at all. */
+    int n = epoll_wait(w->epfd, evs, EPOLL_BATCH, -1);
     __atomic_add_fetch(&w->state, 1, __ATOMIC_SEQ_CST); /* odd: busy */
     for (int i = 0; i < n; i++) {
       uint64_t d = evs[i].data.u64;

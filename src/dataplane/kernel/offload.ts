@@ -16,6 +16,7 @@ import type { RelayLeg } from '../relay-leg.js';
 import { NetlinkSession, describe } from './netlink-session.js';
 import type { NlError } from './netlink.js';
 import { MAX_EGRESS, type NftBatch, elementData, elementKey } from './nft-netlink.js';
+import { TICK_MS, everySecond } from '../../util/tick.js';
 import { CoalescedReads, within } from './reads.js';
 import { type KernelEntry, type NftFamily, headerBytes, tableName } from './ruleset.js';
 
@@ -67,8 +68,6 @@ export interface KernelOffloadOptions {
    * leg's counters when it closed, so these go to the totals through here.
    */
   lateCounts?: (packets: number, bytes: number) => void;
-  /** How often registered legs are re-checked in case a change went unreported (ms); legs report through onChange. */
-  watchMs?: number;
   /** Suffix of the table names (default: the process id). */
   tableSuffix?: string;
   /** Also offload IPv6 streams (an `ip6` table). */
@@ -156,8 +155,8 @@ export class KernelOffload {
   private readonly tables: FamilyTable[];
   private flushing = false;
   private flushQueued = false;
-  private readonly timers: NodeJS.Timeout[] = [];
-  private syncTimer: NodeJS.Timeout | null = null;
+  /** Leaves the shared once-a-second tick (src/util/tick.ts), which runs the watch and the periodic read. */
+  private untick: (() => void) | null = null;
   private readonly reads = new CoalescedReads(() => this.readCounters());
   private disabled = false;
   private readonly onChange = (leg: RelayLeg) => this.legChanged(leg);
@@ -190,9 +189,11 @@ export class KernelOffload {
       }
     }
     k.periodicSync();
-    // Legs report their own changes (onChange); this scan is only a safety net.
-    k.timers.push(setInterval(() => k.watch(), opts.watchMs ?? 1000));
-    for (const t of k.timers) t.unref();
+    // Legs report their own changes (onChange); the watch is only a safety net.
+    k.untick = everySecond(() => {
+      k.watch();
+      k.periodicSync();
+    });
     return k;
   }
 
@@ -286,7 +287,7 @@ export class KernelOffload {
     };
   }
 
-  /** Safety net: anything a leg failed to report shows up here within watchMs. */
+  /** Safety net: anything a leg failed to report shows up here within a second. */
   private watch(): void {
     if (this.disabled) return;
     for (const [leg, st] of this.legs) {
@@ -459,17 +460,11 @@ export class KernelOffload {
     return Number.isFinite(ms) && ms > 0 ? ms : SYNC_MS;
   }
 
-  /** Reads when no read started for a period; looks again at least every second (the period may change). */
+  /** Reads when no read started for a period; runs every second (the period may change). */
   private periodicSync(): void {
     if (this.disabled) return;
-    const period = this.syncPeriod();
-    let wait = this.reads.lastStarted + period - performance.now();
-    if (wait <= 0) {
-      void this.sync();
-      wait = period;
-    }
-    this.syncTimer = setTimeout(() => this.periodicSync(), Math.min(wait, 1000));
-    this.syncTimer.unref();
+    // Half a tick of slack: a 1 s period must not slip to 2 s because this tick came a little early.
+    if (performance.now() - this.reads.lastStarted >= this.syncPeriod() - TICK_MS / 2) void this.sync();
   }
 
   /** Reads the kernel's counters into the legs (packets, payload bytes, last packet time). */
@@ -517,8 +512,8 @@ export class KernelOffload {
 
   private shutdown(): void {
     this.disabled = true;
-    for (const t of this.timers) clearInterval(t);
-    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.untick?.();
+    this.untick = null;
     for (const [leg, st] of this.legs) {
       st.installed = null;
       leg.kernelized = false;
