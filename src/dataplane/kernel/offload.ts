@@ -81,6 +81,8 @@ interface LegState {
   allowed: boolean;
   /** What is in the kernel for this leg. */
   installed: KernelEntry | null;
+  /** keyOf(installed), kept so a counter read does not rebuild every key (empty: nothing installed). */
+  installedKey: string;
   /** Whether the last check found the leg eligible (watch compares against it). */
   eligible: boolean;
   /** Kernel counter values already merged into the leg. */
@@ -215,7 +217,14 @@ export class KernelOffload {
         if (!leg || leg.closed) continue;
         let st = this.legs.get(leg);
         if (!st) {
-          st = { allowed: true, installed: null, eligible: false, seenPackets: 0, seenBytes: 0 };
+          st = {
+            allowed: true,
+            installed: null,
+            installedKey: '',
+            eligible: false,
+            seenPackets: 0,
+            seenBytes: 0,
+          };
           this.legs.set(leg, st);
           leg.onChange = this.onChange;
         }
@@ -331,7 +340,7 @@ export class KernelOffload {
         if (leg.closed) this.legs.delete(leg);
         continue;
       }
-      if (st.installed) this.keys.delete(keyOf(this.familyOf(leg), st.installed));
+      if (st.installed) this.keys.delete(st.installedKey);
       changes.push({ leg, st, next });
     }
     if (changes.length === 0) return;
@@ -373,6 +382,7 @@ export class KernelOffload {
     }
     for (const c of changes) {
       c.st.installed = c.next;
+      c.st.installedKey = c.next ? keyOf(this.familyOf(c.leg), c.next) : '';
       c.st.seenPackets = 0;
       c.st.seenBytes = 0;
       if (c.leg.closed && !c.next) {
@@ -472,8 +482,7 @@ export class KernelOffload {
     if (this.disabled) return;
     const byKey = new Map<string, { leg: RelayLeg; st: LegState }>();
     for (const [leg, st] of this.legs) {
-      const e = st.installed;
-      if (e) byKey.set(keyOf(this.familyOf(leg), e), { leg, st });
+      if (st.installed) byKey.set(st.installedKey, { leg, st });
     }
     if (byKey.size === 0) return;
     const now = Date.now();
@@ -516,6 +525,7 @@ export class KernelOffload {
     this.untick = null;
     for (const [leg, st] of this.legs) {
       st.installed = null;
+      st.installedKey = '';
       leg.kernelized = false;
       if (leg.onChange === this.onChange) leg.onChange = null;
     }
