@@ -73,9 +73,10 @@ export interface RelayLeg {
   protect: PacketProtect | null;
   /**
    * Packets that are not RTP (first byte 0-63: STUN, DTLS; RFC 7983) go here instead of being dropped (a
-   * WebRTC party's leg). They are counted but go through no tap and are not forwarded.
+   * WebRTC party's leg), from any source: ICE checks come from each of the party's candidates, and the
+   * handler decides what moves the endpoint. They are counted but go through no tap and are not forwarded.
    */
-  onOther: ((msg: Buffer, leg: RelayLeg) => void) | null;
+  onOther: ((msg: Buffer, leg: RelayLeg, from: Endpoint) => void) | null;
   readonly rtp: Counters;
   readonly rtcp: Counters;
   /** Packets dropped: no destination yet, strict source, blocked, malformed. */
@@ -112,6 +113,8 @@ export interface RelayLeg {
   readonly srtp?: boolean;
   /** Sends a packet we generated (playback, DTMF) to this leg's party; `raw`: not through `protect` (STUN, DTLS). */
   sendToParty(msg: Buffer, raw?: boolean): boolean;
+  /** Sends a packet as it is to `to` out of this leg's socket (a STUN answer goes where its check came from). */
+  sendTo(msg: Buffer, to: Endpoint): boolean;
   close(): void;
 }
 
@@ -134,7 +137,7 @@ export class DgramRelayLeg implements RelayLeg {
   blocked = false;
   taps: PacketTap[] = [];
   protect: PacketProtect | null = null;
-  onOther: ((msg: Buffer, leg: RelayLeg) => void) | null = null;
+  onOther: ((msg: Buffer, leg: RelayLeg, from: Endpoint) => void) | null = null;
   readonly rtp = new PacketCounters();
   readonly rtcp = new PacketCounters();
   /** Packets dropped: no destination yet, strict source, blocked. */
@@ -159,6 +162,14 @@ export class DgramRelayLeg implements RelayLeg {
   }
 
   receive(msg: Buffer, rinfo: RemoteInfo): void {
+    if (this.onOther && msg.length > 0 && msg[0]! < 64) {
+      // STUN or DTLS from any source (see onOther): counted, never learned from here.
+      this.lastPacket = Date.now();
+      this.rtp.packets++;
+      this.rtp.bytes += msg.length;
+      this.onOther(msg, this, { address: rinfo.address, port: rinfo.port });
+      return;
+    }
     const ep = this.endpoint;
     if (!this.confirmed || ep === null) {
       if (this.learning !== 'off') {
@@ -186,10 +197,6 @@ export class DgramRelayLeg implements RelayLeg {
     const c = isRtcp ? this.rtcp : this.rtp;
     c.packets++;
     c.bytes += msg.length;
-    if (this.onOther && msg.length > 0 && msg[0]! < 64) {
-      this.onOther(msg, this);
-      return;
-    }
     if (msg.length < 4 || (msg[0]! & 0xc0) !== 0x80) {
       c.errors++;
       this.dropped++;
@@ -238,6 +245,12 @@ export class DgramRelayLeg implements RelayLeg {
     const wire = this.protect && !raw ? this.protect(msg) : msg;
     if (!wire) return false;
     this.socket.send(wire, dest.port, dest.address);
+    return true;
+  }
+
+  sendTo(msg: Buffer, to: Endpoint): boolean {
+    if (this.closed) return false;
+    this.socket.send(msg, to.port, to.address);
     return true;
   }
 

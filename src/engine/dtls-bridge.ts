@@ -11,7 +11,7 @@
  * browser whose certificate does not match its SDP's fingerprint gets no media.
  */
 import { type DtlsHandle, loadNativeRelay } from '../dataplane/native/addon.js';
-import type { PacketProtect, PacketTap, RelayLeg } from '../dataplane/relay-leg.js';
+import type { Endpoint, PacketProtect, PacketTap, RelayLeg } from '../dataplane/relay-leg.js';
 import { SrtpContext, type SrtpSuite } from '../media/srtp.js';
 import type { Sdp, SdpMedia } from '../wire/sdp.js';
 import type { MediaSide } from './call.js';
@@ -240,24 +240,45 @@ export function bridgeDtls(side: MediaSide, peer: MediaSide): void {
       if (!peer.dtls) setGate(leg, false);
       continue;
     }
-    leg.onOther = (msg, l) => onOther(side, peer, msg, l);
+    leg.onOther = (msg, l, from) => onOther(side, peer, msg, l, from);
   }
   if (st) for (const leg of [...legsOf(side), ...legsOf(peer)]) setGate(leg, !st.connected);
 }
 
-function onOther(side: MediaSide, peer: MediaSide, msg: Buffer, leg: RelayLeg): void {
+const sameEndpoint = (a: Endpoint | null, b: Endpoint): boolean =>
+  a !== null && a.port === b.port && a.address === b.address;
+
+/** The party is reachable at `to` (an authenticated check, or its first DTLS): media to it goes there now. */
+function moveEndpoint(leg: RelayLeg, to: Endpoint): void {
+  if (leg.learning === 'off' || (leg.confirmed && sameEndpoint(leg.endpoint, to))) return;
+  leg.endpoint = { address: to.address, port: to.port };
+  leg.confirmed = true;
+  leg.onChange?.(leg);
+}
+
+/**
+ * STUN and DTLS from the browser's side, from whichever of its candidates sent them (the dataplane does not
+ * learn from these). A check is answered where it came from (RFC 8445 7.3); an authenticated one confirms an
+ * endpoint not yet confirmed, and one the browser nominated (USE-CANDIDATE) moves the endpoint to its source,
+ * so media follows the pair the browser picked rather than the first candidate that reached us. Checks that
+ * fail authentication move nothing. DTLS is taken from the endpoint only (from the first source when no
+ * check confirmed one: a DTLS peer without ICE).
+ */
+function onOther(side: MediaSide, peer: MediaSide, msg: Buffer, leg: RelayLeg, from: Endpoint): void {
   const st = side.dtls;
-  const ep = leg.endpoint;
-  if (!st || !ep) return;
+  if (!st) return;
   if (msg[0]! < 4) {
-    const r = answerBinding(msg, ep, st.ice);
-    if (r.reply) leg.sendToParty(r.reply, true);
+    const r = answerBinding(msg, from, st.ice);
+    if (r.reply) leg.sendTo(r.reply, from);
+    if ('nominated' in r && (r.nominated || !leg.confirmed)) moveEndpoint(leg, from);
     return;
   }
   if (msg[0]! < 20) return; // ZRTP and others: not ours
   // Without rtcp-mux a peer may run a second handshake on its RTCP port (RFC 5764 4.1: keys per component);
   // we do one, on RTP: a ClientHello there must not be mixed into it.
   if (leg.isRtcp) return;
+  if (!leg.confirmed) moveEndpoint(leg, from);
+  else if (!sameEndpoint(leg.endpoint, from)) return;
   const addon = loadNativeRelay();
   if (!addon?.dtlsNew || st.error) return;
   if (!st.handle) {

@@ -57,6 +57,32 @@ static leg_t *get_leg(napi_env env, dp_t *dp, napi_value v, uint32_t *slot_out) 
   return l;
 }
 
+/* [address, port] of a socket address (IPv6 with its %scope when it has one). */
+static napi_value addr_js(napi_env env, const addr_t *a) {
+  char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+  uint16_t port;
+  if (a->sa.sa_family == AF_INET) {
+    inet_ntop(AF_INET, &a->v4.sin_addr, buf, sizeof buf);
+    port = ntohs(a->v4.sin_port);
+  } else {
+    inet_ntop(AF_INET6, &a->v6.sin6_addr, buf, INET6_ADDRSTRLEN);
+    port = ntohs(a->v6.sin6_port);
+    if (a->v6.sin6_scope_id) {
+      char ifn[IF_NAMESIZE];
+      size_t n = strlen(buf);
+      if (if_indextoname(a->v6.sin6_scope_id, ifn)) snprintf(buf + n, sizeof buf - n, "%%%s", ifn);
+      else snprintf(buf + n, sizeof buf - n, "%%%u", a->v6.sin6_scope_id);
+    }
+  }
+  napi_value r, s, p;
+  if (napi_create_array_with_length(env, 2, &r) != napi_ok) return NULL;
+  napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &s);
+  napi_create_uint32(env, port, &p);
+  napi_set_element(env, r, 0, s);
+  napi_set_element(env, r, 1, p);
+  return r;
+}
+
 static void drain_js(napi_env env, napi_value js_cb, void *context, void *data) {
   (void)context;
   worker_t *w = data;
@@ -72,8 +98,9 @@ static void drain_js(napi_env env, napi_value js_cb, void *context, void *data) 
     if (it->kind == ITEM_ENDPOINT && it->slot < dp->capacity && LOAD(&dp->legs[it->slot].gen) == it->gen)
       STORE(&dp->legs[it->slot].event_pending, 0);
     if (env && js_cb && !dp->destroyed) {
-      napi_value argv[4], undef;
+      napi_value argv[5], undef;
       napi_get_undefined(env, &undef);
+      argv[4] = undef;
       uint32_t kind = it->kind != ITEM_PACKET ? it->kind
                       : it->is_rtcp == 2  ? ITEM_PACKET_OTHER
                       : it->is_rtcp       ? ITEM_PACKET_RTCP
@@ -81,14 +108,22 @@ static void drain_js(napi_env env, napi_value js_cb, void *context, void *data) 
       napi_create_uint32(env, kind, &argv[0]);
       napi_create_uint32(env, it->slot, &argv[1]);
       napi_create_uint32(env, it->gen, &argv[2]);
-      if (it->kind == ITEM_PACKET) {
+      if (kind == ITEM_PACKET_OTHER && it->len >= sizeof(addr_t)) {
+        /* The sender's address came in front of the packet: (kind, slot, gen, packet, [address, port]). */
+        void *copy;
+        addr_t from;
+        memcpy(&from, it->data, sizeof from);
+        napi_create_buffer_copy(env, it->len - sizeof(addr_t), it->data + sizeof(addr_t), &copy, &argv[3]);
+        napi_value f = addr_js(env, &from);
+        if (f) argv[4] = f;
+      } else if (it->kind == ITEM_PACKET) {
         void *copy;
         napi_create_buffer_copy(env, it->len, it->data, &copy, &argv[3]);
       } else {
         argv[3] = undef;
       }
       napi_value r;
-      if (napi_call_function(env, undef, js_cb, 4, argv, &r) != napi_ok) {
+      if (napi_call_function(env, undef, js_cb, 5, argv, &r) != napi_ok) {
         /* A throwing callback must not stop the drain; the exception is reported as uncaught. */
         bool pending = false;
         napi_is_exception_pending(env, &pending);
@@ -432,28 +467,7 @@ static napi_value js_get_endpoint(napi_env env, napi_callback_info info) {
   if (!get_u32(env, argv[1], &slot) || slot >= dp->capacity) return nul;
   addr_t a;
   if (!ep_read(&dp->legs[slot], &a)) return nul;
-  char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
-  uint16_t port;
-  if (a.sa.sa_family == AF_INET) {
-    inet_ntop(AF_INET, &a.v4.sin_addr, buf, sizeof buf);
-    port = ntohs(a.v4.sin_port);
-  } else {
-    inet_ntop(AF_INET6, &a.v6.sin6_addr, buf, INET6_ADDRSTRLEN);
-    port = ntohs(a.v6.sin6_port);
-    if (a.v6.sin6_scope_id) {
-      char ifn[IF_NAMESIZE];
-      size_t n = strlen(buf);
-      if (if_indextoname(a.v6.sin6_scope_id, ifn)) snprintf(buf + n, sizeof buf - n, "%%%s", ifn);
-      else snprintf(buf + n, sizeof buf - n, "%%%u", a.v6.sin6_scope_id);
-    }
-  }
-  napi_value r, s, p;
-  CHECK(napi_create_array_with_length(env, 2, &r));
-  napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &s);
-  napi_create_uint32(env, port, &p);
-  napi_set_element(env, r, 0, s);
-  napi_set_element(env, r, 1, p);
-  return r;
+  return addr_js(env, &a);
 }
 
 /* configure(h, slot, learning, strict, blocked, tapped, other) */
@@ -521,12 +535,14 @@ static napi_value js_set_sinks(napi_env env, napi_callback_info info) {
 }
 
 /*
- * send(h, slot, buffer, raw?) -> bool: a packet from JavaScript to the leg's party, out of the leg's socket;
- * encrypted when the leg does SRTP, unless `raw` (STUN and DTLS on a WebRTC leg).
+ * send(h, slot, buffer, raw?, address?, port?) -> bool: a packet from JavaScript to the leg's party, out of
+ * the leg's socket; encrypted when the leg does SRTP, unless `raw` (STUN and DTLS on a WebRTC leg). With an
+ * address (raw only), to that address instead of the party's endpoint (a STUN answer goes where the check
+ * came from).
  */
 static napi_value js_send(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 6;
+  napi_value argv[6];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 3) return ret_bool(env, 0);
   dp_t *dp = get_dp(env, argv[0]);
@@ -537,9 +553,18 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   size_t len;
   if (!l || napi_get_buffer_info(env, argv[2], &data, &len) != napi_ok) return ret_bool(env, 0);
   addr_t a;
-  if (!ep_read(l, &a)) return ret_bool(env, 0);
   bool raw = false;
   if (argc >= 4) napi_get_value_bool(env, argv[3], &raw);
+  if (argc >= 6 && raw) {
+    char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+    size_t hl;
+    uint32_t port;
+    if (napi_get_value_string_utf8(env, argv[4], host, sizeof host, &hl) != napi_ok || !get_u32(env, argv[5], &port) ||
+        port > 65535 || !parse_addr(host, port, &a) || a.sa.sa_family != l->family)
+      return ret_bool(env, 0);
+  } else if (!ep_read(l, &a)) {
+    return ret_bool(env, 0);
+  }
   srtp_ctx_t *tx = raw ? NULL : LOAD(&l->srtp_tx);
   if (tx && len <= 2048) {
     /* Generated packets to an SRTP party are encrypted like forwarded ones. */

@@ -58,23 +58,26 @@ socklen_t addr_len(const addr_t *a) {
 /* ---- queue to JavaScript ---- */
 
 /* Queues an item; returns 0 when the queue is full (the caller counts a drop). */
-static int enqueue(worker_t *w, uint32_t kind, uint32_t slot, uint32_t gen, int is_rtcp, const uint8_t *data,
-                   uint32_t len) {
+/* `from` (ITEM_PACKET_OTHER only): the sender's address goes in front of the packet (see drain_js). */
+static int enqueue(worker_t *w, uint32_t kind, uint32_t slot, uint32_t gen, int is_rtcp, const addr_t *from,
+                   const uint8_t *data, uint32_t len) {
   pthread_mutex_lock(&w->qlock);
   if (w->qcount >= QUEUE_MAX && kind == ITEM_PACKET) {
     pthread_mutex_unlock(&w->qlock);
     return 0;
   }
   pthread_mutex_unlock(&w->qlock);
-  item_t *it = malloc(sizeof(item_t) + len);
+  uint32_t pre = from ? (uint32_t)sizeof(addr_t) : 0;
+  item_t *it = malloc(sizeof(item_t) + pre + len);
   if (!it) return 0;
   it->next = NULL;
   it->kind = kind;
   it->slot = slot;
   it->gen = gen;
   it->is_rtcp = (uint32_t)is_rtcp;
-  it->len = len;
-  if (len) memcpy(it->data, data, len);
+  it->len = pre + len;
+  if (pre) memcpy(it->data, from, pre);
+  if (len) memcpy(it->data + pre, data, len);
   pthread_mutex_lock(&w->qlock);
   if (w->qtail) w->qtail->next = it;
   else w->qhead = it;
@@ -199,6 +202,16 @@ static void handle_leg(worker_t *w, uint32_t slot, uint32_t gen) {
       c->dropped++;
       continue;
     }
+    if (other_js && len >= 1 && p[0] < 64 && !(w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)) {
+      /* STUN or DTLS (RFC 7983) on a WebRTC leg, from any source: ICE checks come from each of the party's
+         candidates, so JavaScript answers them where they came from and decides what moves the endpoint. */
+      c->last_packet = now;
+      c->rtp_packets++;
+      c->rtp_bytes += len;
+      if (enqueue(w, ITEM_PACKET, slot, gen, 2, src, p, len)) queued = 1;
+      else c->dropped++;
+      continue;
+    }
     int confirmed = RLOAD(&c->confirmed);
     if (!confirmed || !has_ep) {
       if (learning != LEARN_OFF) {
@@ -210,7 +223,7 @@ static void handle_leg(worker_t *w, uint32_t slot, uint32_t gen) {
         has_ep = 1;
         if (!LOAD(&l->event_pending)) {
           STORE(&l->event_pending, 1);
-          if (!enqueue(w, ITEM_ENDPOINT, slot, gen, 0, NULL, 0)) STORE(&l->event_pending, 0);
+          if (!enqueue(w, ITEM_ENDPOINT, slot, gen, 0, NULL, NULL, 0)) STORE(&l->event_pending, 0);
           queued = 1;
         }
       } else if (strict && (!has_ep || !same_addr(&ep, src))) {
@@ -229,7 +242,7 @@ static void handle_leg(worker_t *w, uint32_t slot, uint32_t gen) {
         ep = *src;
         if (!LOAD(&l->event_pending)) {
           STORE(&l->event_pending, 1);
-          if (!enqueue(w, ITEM_ENDPOINT, slot, gen, 0, NULL, 0)) STORE(&l->event_pending, 0);
+          if (!enqueue(w, ITEM_ENDPOINT, slot, gen, 0, NULL, NULL, 0)) STORE(&l->event_pending, 0);
           queued = 1;
         }
       }
@@ -243,12 +256,6 @@ static void handle_leg(worker_t *w, uint32_t slot, uint32_t gen) {
     } else {
       c->rtp_packets++;
       c->rtp_bytes += len;
-    }
-    if (other_js && len >= 1 && p[0] < 64 && !(w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-      /* STUN or DTLS (RFC 7983) on a WebRTC leg: JavaScript answers it. */
-      if (enqueue(w, ITEM_PACKET, slot, gen, 2, p, len)) queued = 1;
-      else c->dropped++;
-      continue;
     }
     if (len < 4 || (p[0] & 0xc0) != 0x80 || (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)) {
       if (is_rtcp) c->rtcp_errors++;
@@ -272,7 +279,7 @@ static void handle_leg(worker_t *w, uint32_t slot, uint32_t gen) {
       len = (uint32_t)plain;
     }
     if (tapped) {
-      if (enqueue(w, ITEM_PACKET, slot, gen, is_rtcp, p, len)) queued = 1;
+      if (enqueue(w, ITEM_PACKET, slot, gen, is_rtcp, NULL, p, len)) queued = 1;
       else c->dropped++;
       continue;
     }

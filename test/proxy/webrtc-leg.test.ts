@@ -3,6 +3,8 @@
  * runs DTLS as the client with the addon, and keeps checking afterwards, as browsers do for consent (RFC 7675):
  * the replies must stay valid STUN once SRTP is on (in the native worker too), or a browser drops the call
  * after 30 s. Chromium (test/e2e/webrtc-chromium) covers the media; its calls are too short for consent.
+ * Also a browser with two candidates: checks are answered where they came from, and the one it nominates
+ * (not the first that reached us) gets the media; a check that fails authentication moves nothing.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -16,11 +18,101 @@ import {
   checkIntegrity,
   parseStun,
 } from '../../src/wire/stun.js';
-import { Endpoint, sdpPorts } from '../helpers/endpoint.js';
+import { Endpoint, rtp, sdpPorts } from '../helpers/endpoint.js';
 import { type RunningProxy, startProxy } from '../helpers/proxy.js';
 
 const addon = loadNativeRelay();
 const skip = addon?.dtlsNew ? false : 'MISSING: native addon with DTLS';
+
+/** Our certificate's fingerprint as an SDP attribute's value: the test's DTLS client uses the same certificate. */
+function ourFingerprint(): string {
+  return addon!.dtlsFingerprint!()!
+    .toString('hex')
+    .toUpperCase()
+    .replace(/(..)(?!$)/g, '$1:');
+}
+
+interface WebrtcCall {
+  id: { 'call-id': string; 'from-tag': string };
+  /** Our ICE credentials and port towards the browser. */
+  ufrag: string;
+  pwd: string;
+  port: number;
+  /** Our port towards the plain party. */
+  plainTo: number;
+}
+
+/** A browser (its SDP candidate at `browserPort`) offers to a plain RTP party at `plainPort`. */
+async function webrtcCall(
+  p: RunningProxy,
+  callId: string,
+  browserPort: number,
+  plainPort: number,
+): Promise<WebrtcCall> {
+  const id = { 'call-id': callId, 'from-tag': 'browser' };
+  const offer = await p.ng.request({
+    command: 'offer',
+    ...id,
+    'transport-protocol': 'RTP/AVP',
+    sdp:
+      `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n` +
+      `m=audio ${browserPort} UDP/TLS/RTP/SAVPF 0\r\na=rtpmap:0 PCMU/8000\r\na=ice-ufrag:peer\r\n` +
+      `a=ice-pwd:pppppppppppppppppppppppp\r\na=fingerprint:sha-256 ${ourFingerprint()}\r\na=setup:actpass\r\n` +
+      'a=rtcp-mux\r\na=sendrecv\r\n',
+  });
+  assert.equal(offer.result, 'ok', JSON.stringify(offer));
+  const answer = await p.ng.request({
+    command: 'answer',
+    ...id,
+    'to-tag': 'plain',
+    sdp:
+      `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n` +
+      `m=audio ${plainPort} RTP/AVP 0\r\na=sendrecv\r\n`,
+  });
+  const sdp = String(answer.sdp);
+  return {
+    id,
+    ufrag: /^a=ice-ufrag:(\S+)\r$/m.exec(sdp)![1]!,
+    pwd: /^a=ice-pwd:(\S+)\r$/m.exec(sdp)![1]!,
+    port: sdpPorts(sdp).rtp,
+    plainTo: sdpPorts(String(offer.sdp)).rtp,
+  };
+}
+
+/** Sends a binding request from `from` (nominating when asked) and returns the STUN reply it gets. */
+async function check(c: WebrtcCall, from: Endpoint, nominate: boolean, password = c.pwd) {
+  const tid = randomBytes(12);
+  const attrs: [number, Buffer][] = [
+    [ATTR.USERNAME, Buffer.from(`${c.ufrag}:peer`)],
+    [ATTR.ICE_CONTROLLING, randomBytes(8)],
+  ];
+  if (nominate) attrs.push([ATTR.USE_CANDIDATE, Buffer.alloc(0)]);
+  from.send(buildStun(BINDING_REQUEST, tid, attrs, password), c.port);
+  const reply = (await from.next()).msg;
+  const m = parseStun(reply);
+  assert.ok(m, `a STUN reply at ${from.port}, not ${reply.subarray(0, 4).toString('hex')}...`);
+  assert.deepEqual(m.transactionId, tid);
+  return { type: m.type, signed: checkIntegrity(reply, m, c.pwd) };
+}
+
+/** DTLS from `from` with the test as the client (we answered setup:passive), until query says connected. */
+async function handshake(p: RunningProxy, c: WebrtcCall, from: Endpoint): Promise<void> {
+  const a = addon!;
+  const h = a.dtlsNew!(false)!;
+  for (const d of a.dtlsFeed!(h, null).out) from.send(d, c.port);
+  for (let i = 0; i < 20 && !a.dtlsSrtp!(h); i++)
+    for (const d of a.dtlsFeed!(h, (await from.next()).msg).out) from.send(d, c.port);
+  assert.ok(a.dtlsSrtp!(h), 'the handshake completed');
+  // The proxy's side is done once it has processed our last flight.
+  for (let i = 0; i < 50; i++) {
+    const q = await p.ng.request({ command: 'query', ...c.id });
+    const media = (q.tags as Record<string, { medias: { DTLS?: { state?: string } }[] }>).browser!.medias[0]!;
+    if (media.DTLS?.state === 'connected') return;
+    assert.notEqual(media.DTLS?.state, 'failed');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.fail('DTLS did not connect');
+}
 
 for (const dataplane of ['native', 'js']) {
   describe(`a WebRTC party's consent checks after DTLS (${dataplane} dataplane)`, { skip }, () => {
@@ -33,83 +125,51 @@ for (const dataplane of ['native', 'js']) {
     });
 
     test('STUN is answered before and after the handshake, never encrypted', async () => {
-      const a = addon!;
-      const fp = a.dtlsFingerprint!()!
-        .toString('hex')
-        .toUpperCase()
-        .replace(/(..)(?!$)/g, '$1:');
       const peer = await Endpoint.open(p.spare[20]!);
       const plain = await Endpoint.open(p.spare[21]!);
       try {
-        const id = { 'call-id': `webrtc-leg-${dataplane}`, 'from-tag': 'browser' };
-        const offer = await p.ng.request({
-          command: 'offer',
-          ...id,
-          'transport-protocol': 'RTP/AVP',
-          sdp:
-            `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n` +
-            `m=audio ${peer.port} UDP/TLS/RTP/SAVPF 0\r\na=rtpmap:0 PCMU/8000\r\na=ice-ufrag:peer\r\n` +
-            `a=ice-pwd:pppppppppppppppppppppppp\r\na=fingerprint:sha-256 ${fp}\r\na=setup:actpass\r\n` +
-            'a=rtcp-mux\r\na=sendrecv\r\n',
-        });
-        assert.equal(offer.result, 'ok', JSON.stringify(offer));
-        const answer = await p.ng.request({
-          command: 'answer',
-          ...id,
-          'to-tag': 'plain',
-          sdp:
-            `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n` +
-            `m=audio ${plain.port} RTP/AVP 0\r\na=sendrecv\r\n`,
-        });
-        const sdp = String(answer.sdp);
-        const ufrag = /^a=ice-ufrag:(\S+)\r$/m.exec(sdp)![1]!;
-        const pwd = /^a=ice-pwd:(\S+)\r$/m.exec(sdp)![1]!;
-        const port = sdpPorts(sdp).rtp;
-
-        const check = async (what: string) => {
-          const tid = randomBytes(12);
-          peer.send(
-            buildStun(
-              BINDING_REQUEST,
-              tid,
-              [
-                [ATTR.USERNAME, Buffer.from(`${ufrag}:peer`)],
-                [ATTR.ICE_CONTROLLING, randomBytes(8)],
-                [ATTR.USE_CANDIDATE, Buffer.alloc(0)],
-              ],
-              pwd,
-            ),
-            port,
-          );
-          const reply = (await peer.next()).msg;
-          const m = parseStun(reply);
-          assert.ok(m, `${what}: a STUN reply, not ${reply.subarray(0, 4).toString('hex')}...`);
-          assert.equal(m.type, BINDING_SUCCESS, what);
-          assert.deepEqual(m.transactionId, tid);
-          assert.ok(checkIntegrity(reply, m, pwd), `${what}: signed with our password`);
+        const c = await webrtcCall(p, `webrtc-leg-${dataplane}`, peer.port, plain.port);
+        const valid = async (what: string) => {
+          const r = await check(c, peer, true);
+          assert.equal(r.type, BINDING_SUCCESS, what);
+          assert.ok(r.signed, `${what}: signed with our password`);
         };
-        await check('before DTLS');
-
-        // DTLS with us as the client (the proxy answered setup:passive).
-        const h = a.dtlsNew!(false)!;
-        for (const d of a.dtlsFeed!(h, null).out) peer.send(d, port);
-        for (let i = 0; i < 20 && !a.dtlsSrtp!(h); i++)
-          for (const d of a.dtlsFeed!(h, (await peer.next()).msg).out) peer.send(d, port);
-        assert.ok(a.dtlsSrtp!(h), 'the handshake completed');
-        // The proxy's side is done once it has processed our last flight: query says so.
-        for (let i = 0; i < 50; i++) {
-          const q = await p.ng.request({ command: 'query', ...id });
-          const media = (q.tags as Record<string, { medias: { DTLS?: { state?: string } }[] }>).browser!
-            .medias[0]!;
-          if (media.DTLS?.state === 'connected') break;
-          assert.notEqual(media.DTLS?.state, 'failed');
-          await new Promise((r) => setTimeout(r, 20));
-        }
-        await check('after DTLS (consent)');
-        await check('again');
-        await p.ng.request({ command: 'delete', ...id });
+        await valid('before DTLS');
+        await handshake(p, c, peer);
+        await valid('after DTLS (consent)');
+        await valid('again');
+        await p.ng.request({ command: 'delete', ...c.id });
       } finally {
         peer.close();
+        plain.close();
+      }
+    });
+
+    test('checks from another candidate are answered there, and the nominated one gets the media', async () => {
+      // The browser's candidate in its SDP (x) and another of its candidates (y), which it nominates.
+      const x = await Endpoint.open(p.spare[22]!);
+      const y = await Endpoint.open(p.spare[23]!);
+      const plain = await Endpoint.open(p.spare[24]!);
+      try {
+        const c = await webrtcCall(p, `webrtc-nominate-${dataplane}`, x.port, plain.port);
+        // A check from x confirms x; one from y that fails authentication is answered at y and moves nothing.
+        assert.equal((await check(c, x, false)).type, BINDING_SUCCESS);
+        assert.notEqual((await check(c, y, true, 'wrong-password-wrong-pwd')).type, BINDING_SUCCESS);
+        // The browser nominates y: the answer goes to y (not to the endpoint learned first), and so will media.
+        assert.equal((await check(c, y, true)).type, BINDING_SUCCESS);
+        assert.equal(x.pending(), 0, 'nothing for y went to x');
+        await handshake(p, c, y);
+        // The plain party's packet reaches the browser at y, as SRTP (the 10-byte tag added).
+        const packet = rtp(0, 7, 1000, 0x1234);
+        plain.send(packet, c.plainTo);
+        const got = await y.next();
+        assert.equal(got.msg.length, packet.length + 10);
+        assert.equal(got.msg[0]! & 0xc0, 0x80);
+        assert.equal(x.pending(), 0, 'no media to x');
+        await p.ng.request({ command: 'delete', ...c.id });
+      } finally {
+        x.close();
+        y.close();
         plain.close();
       }
     });

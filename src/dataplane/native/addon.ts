@@ -14,7 +14,14 @@ export const ITEM_RTCP = 2;
 export const ITEM_OTHER = 3;
 
 /** Called on the main thread for each queued item: a tapped leg's packet, or an endpoint change. */
-export type ItemCallback = (kind: number, slot: number, gen: number, packet: Buffer | undefined) => void;
+/** `from`: the sender of an ITEM_OTHER packet, [address, port]. */
+export type ItemCallback = (
+  kind: number,
+  slot: number,
+  gen: number,
+  packet: Buffer | undefined,
+  from?: [string, number],
+) => void;
 
 /** A running relay: its worker threads and sockets. */
 export interface RelayHandle {
@@ -49,7 +56,8 @@ export interface NativeRelayAddon {
   /** Slots of the sink legs, -1 for none. */
   setSinks(h: RelayHandle, slot: number, sink: number, rtcpSink: number): void;
   /** Out of the leg's socket to its party; encrypted when the leg does SRTP, unless `raw` (STUN, DTLS). */
-  send(h: RelayHandle, slot: number, packet: Buffer, raw?: boolean): boolean;
+  /** With `address`/`port` (raw only): to there instead of the leg's endpoint. */
+  send(h: RelayHandle, slot: number, packet: Buffer, raw?: boolean, address?: string, port?: number): boolean;
   /** Puts thread `tid` of this process under SCHED_BATCH; 0 or the errno. */
   setBatchPolicy(tid: number): number;
   /** TOS byte of the leg's outgoing packets (IP_TOS, or IPV6_TCLASS on IPv6); 0 or the errno. */

@@ -57,8 +57,8 @@ export class NativeDataplane implements Dataplane {
     const pairsInRange = Math.floor((portMax - portMin + 1) / 2);
     this.spares = opts.spares ?? (pairsInRange >= SPARE_MIN_RANGE ? SPARE_PAIRS : 0);
     const capacity = opts.capacity ?? Math.min((portMax - portMin + 2) * 4, 1 << 20);
-    const [handle, shared] = addon.create(opts.threads, capacity, (kind, slot, gen, packet) =>
-      this.item(kind, slot, gen, packet),
+    const [handle, shared] = addon.create(opts.threads, capacity, (kind, slot, gen, packet, from) =>
+      this.item(kind, slot, gen, packet, from),
     );
     this.ctx = { addon, handle, f64: new Float64Array(shared), i32: new Int32Array(shared) };
     // The workers' G.722 conversions encode and decode G.711 with the tables the JavaScript side uses.
@@ -203,11 +203,18 @@ export class NativeDataplane implements Dataplane {
     this.ctx.addon.destroy(this.ctx.handle);
   }
 
-  private item(kind: number, slot: number, gen: number, packet: Buffer | undefined): void {
+  private item(
+    kind: number,
+    slot: number,
+    gen: number,
+    packet: Buffer | undefined,
+    from: [string, number] | undefined,
+  ): void {
     const leg = this.legs[slot];
     if (!leg || leg.gen !== gen || leg.closed) return;
     if (kind === ITEM_ENDPOINT) leg.onChange?.(leg);
-    else if (packet && kind === ITEM_OTHER) leg.onOther?.(packet, leg);
+    else if (packet && kind === ITEM_OTHER && from)
+      leg.onOther?.(packet, leg, { address: from[0], port: from[1] });
     else if (packet) leg.deliver(packet, kind === ITEM_RTCP);
   }
 }

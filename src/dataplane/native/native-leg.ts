@@ -87,11 +87,11 @@ export class NativeRelayLeg implements RelayLeg {
   private _blocked = false;
   private _taps: PacketTap[] = [];
   protect: PacketProtect | null = null;
-  private _onOther: ((msg: Buffer, leg: RelayLeg) => void) | null = null;
-  get onOther(): ((msg: Buffer, leg: RelayLeg) => void) | null {
+  private _onOther: ((msg: Buffer, leg: RelayLeg, from: Endpoint) => void) | null = null;
+  get onOther(): ((msg: Buffer, leg: RelayLeg, from: Endpoint) => void) | null {
     return this._onOther;
   }
-  set onOther(v: ((msg: Buffer, leg: RelayLeg) => void) | null) {
+  set onOther(v: ((msg: Buffer, leg: RelayLeg, from: Endpoint) => void) | null) {
     if (v === this._onOther) return;
     this._onOther = v;
     this.configure();
@@ -299,6 +299,11 @@ export class NativeRelayLeg implements RelayLeg {
     if (this._closed) return false;
     const wire = this.protect && !raw ? this.protect(msg) : msg;
     return wire !== null && this.ctx.addon.send(this.ctx.handle, this.slot, wire, raw);
+  }
+
+  sendTo(msg: Buffer, to: Endpoint): boolean {
+    if (this._closed) return false;
+    return this.ctx.addon.send(this.ctx.handle, this.slot, msg, true, to.address, to.port);
   }
 
   /**
