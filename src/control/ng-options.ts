@@ -91,6 +91,7 @@ const PLAIN_KEYS = new Set([
   'moh',
   'sdes',
   'dtls',
+  'dtls fingerprint',
 ]);
 
 const FLAG_WORDS = new Set([
@@ -263,6 +264,18 @@ export function parseSignal(d: BDict, command: 'offer' | 'answer'): ParsedSignal
     if (k === 'off' || k === 'no' || k === 'disable') opts.dtlsOff = true;
     else if (k !== 'passive')
       warnings.push(`DTLS '${dtls}' is not supported (we are the DTLS server): ignored`);
+  }
+  const dtlsFp = str(m, 'dtls fingerprint');
+  if (dtlsFp !== undefined) {
+    const hash = dtlsFp
+      .trim()
+      .toLowerCase()
+      .replace(/^sha-?/, 'sha');
+    if (/^sha(1|224|256|384|512)$/.test(hash)) opts.dtlsHash = hash;
+    else
+      warnings.push(
+        `DTLS-fingerprint '${dtlsFp}' is not supported (sha-1, sha-224, sha-256, sha-384, sha-512): sha-256 used`,
+      );
   }
   const tp = str(m, 'transport protocol');
   const rtpProto = tp?.toUpperCase();

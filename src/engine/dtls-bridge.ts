@@ -10,6 +10,7 @@
  * of engine/srtp-bridge (in the native worker when it can). Until then nothing passes in either direction. A
  * browser whose certificate does not match its SDP's fingerprint gets no media.
  */
+import { createHash } from 'node:crypto';
 import { type DtlsHandle, loadNativeRelay } from '../dataplane/native/addon.js';
 import type { Endpoint, PacketProtect, PacketTap, RelayLeg } from '../dataplane/relay-leg.js';
 import { SrtpContext, type SrtpSuite } from '../media/srtp.js';
@@ -27,11 +28,13 @@ export interface DtlsState {
   /** Our ICE credentials towards the browser (kept over re-offers). */
   ice: IceCredentials;
   /** SHA-256 of the browser's certificate, from its SDP (offering to a browser: from its answer). */
-  theirFingerprint: Buffer | undefined;
+  theirFingerprint: Fingerprint | undefined;
   /** Our `a=setup`: `passive` answering a browser, `actpass` offering to one (it answers `active`). */
   setup: 'passive' | 'actpass';
   /** Our ICE-lite side is in the SDP (WebRTC recipients, `ICE=force`); DTLS next to SDES goes without. */
   advertiseIce: boolean;
+  /** Hash of the fingerprint we give for our certificate (`DTLS-fingerprint`; node:crypto's name), default sha256. */
+  ourHash?: string;
   /** Keys of a handshake that ended before the answer brought the fingerprint to check the browser by. */
   pending?: { suite: SrtpSuite; rx: string; tx: string; peer: Buffer };
   /** The browser's transport protocol, answered back to it. */
@@ -44,11 +47,41 @@ export interface DtlsState {
   error?: string;
 }
 
-/** `a=fingerprint:sha-256 AB:CD...` of a media section, else of the session; undefined without one. */
-export function sha256Fingerprint(sdp: Sdp, m: SdpMedia): Buffer | undefined {
-  const v = m.attr('fingerprint') ?? sdp.session.attr('fingerprint');
-  const hit = v && /^sha-256\s+((?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2})$/i.exec(v.trim());
-  return hit ? Buffer.from(hit[1]!.replaceAll(':', ''), 'hex') : undefined;
+/** A peer's certificate fingerprint from its SDP (RFC 8122): the hash function and the digest. */
+export interface Fingerprint {
+  /** node:crypto's name of the hash: sha1, sha224, sha256, sha384 or sha512. */
+  hash: string;
+  digest: Buffer;
+}
+
+/** Digest bytes of the hash functions we check a peer's certificate with (browsers use sha-256; some phones sha-1). */
+const DIGEST_BYTES: Record<string, number> = { sha1: 20, sha224: 28, sha256: 32, sha384: 48, sha512: 64 };
+
+/** The hash functions {@link sdpFingerprint} understands, as SDP names them (for warnings). */
+export const FINGERPRINT_HASHES = 'sha-1, sha-224, sha-256, sha-384 or sha-512';
+
+/**
+ * The first `a=fingerprint` with a hash we can check (SHA-1 or SHA-2) of a media section, else of the session;
+ * undefined without one. Weaker hashes (md5, md2) are not taken.
+ */
+export function sdpFingerprint(sdp: Sdp, m: SdpMedia): Fingerprint | undefined {
+  const values = m.attrs('fingerprint');
+  for (const v of values.length ? values : sdp.session.attrs('fingerprint')) {
+    const hit = /^(sha-(?:1|224|256|384|512))\s+((?:[0-9A-Fa-f]{2}:)*[0-9A-Fa-f]{2})$/i.exec(v.trim());
+    if (!hit) continue;
+    const hash = hit[1]!.toLowerCase().replace('-', '');
+    const digest = Buffer.from(hit[2]!.replaceAll(':', ''), 'hex');
+    if (digest.length === DIGEST_BYTES[hash]) return { hash, digest };
+  }
+  return undefined;
+}
+
+const sameFingerprint = (a: Fingerprint | undefined, b: Fingerprint): boolean =>
+  a !== undefined && a.hash === b.hash && a.digest.equals(b.digest);
+
+/** Whether a certificate (DER) is the one `fp` names. */
+export function certificateMatches(der: Buffer, fp: Fingerprint): boolean {
+  return createHash(fp.hash).update(der).digest().equals(fp.digest);
 }
 
 const colonHex = (b: Buffer): string =>
@@ -76,9 +109,9 @@ export function planDtlsOffer(
     if (from.dtls) closeDtls(from);
     return undefined;
   }
-  const fp = sha256Fingerprint(sdp, m);
+  const fp = sdpFingerprint(sdp, m);
   if (!fp) {
-    warnings.push('DTLS offer without a sha-256 fingerprint: protocol left as offered');
+    warnings.push(`DTLS offer without a ${FINGERPRINT_HASHES} fingerprint: protocol left as offered`);
     if (from.dtls) closeDtls(from);
     return undefined;
   }
@@ -87,7 +120,7 @@ export function planDtlsOffer(
     return undefined;
   }
   const prev = from.dtls;
-  const same = prev?.theirFingerprint?.equals(fp) === true;
+  const same = sameFingerprint(prev?.theirFingerprint, fp);
   if (prev && !same) closeDtls(from);
   // A re-offer with the same certificate keeps the association and its keys.
   from.dtls = same
@@ -161,7 +194,7 @@ export function offerDtlsToo(
 /** Whether the answerer (offered DTLS, maybe next to SDES) took DTLS: a fingerprint in its answer. */
 export function answerTakesDtls(sdp: Sdp, m: SdpMedia, answerer: MediaSide): boolean {
   if (!answerer.dtls) return false;
-  if (answerer.sdes === undefined || sha256Fingerprint(sdp, m) !== undefined) return true;
+  if (answerer.sdes === undefined || sdpFingerprint(sdp, m) !== undefined) return true;
   closeDtls(answerer);
   return false;
 }
@@ -179,12 +212,12 @@ export function planDtlsAnswer(
 ): { proto: string; crypto: string[] } {
   const st = answerer.dtls!;
   answerer.sdes = undefined;
-  const fp = sha256Fingerprint(sdp, m);
+  const fp = sdpFingerprint(sdp, m);
   const setup = (m.attr('setup') ?? sdp.session.attr('setup'))?.trim().toLowerCase();
-  if (!fp) warnings.push('The answer has no sha-256 fingerprint: no media towards it');
+  if (!fp) warnings.push(`The answer has no ${FINGERPRINT_HASHES} fingerprint: no media towards it`);
   else if (setup !== 'active')
     warnings.push(`The answer took a=setup:${setup ?? '(none)'}: we only act as the DTLS server; no media`);
-  else if (!st.theirFingerprint?.equals(fp)) {
+  else if (!sameFingerprint(st.theirFingerprint, fp)) {
     st.theirFingerprint = fp;
     if (st.pending && !st.connected) open(answerer, offerer, st);
   }
@@ -193,7 +226,7 @@ export function planDtlsAnswer(
 
 /** The media attributes the browser is answered with, after its codecs (the session gets `a=ice-lite`). */
 export function dtlsAnswerAttributes(st: DtlsState, address: string, port: number): string[] {
-  const fp = loadNativeRelay()?.dtlsFingerprint?.();
+  const fp = ourFingerprint(st.ourHash ?? 'sha256');
   const ice = st.advertiseIce
     ? [
         `ice-ufrag:${st.ice.ufrag}`,
@@ -202,7 +235,21 @@ export function dtlsAnswerAttributes(st: DtlsState, address: string, port: numbe
         'end-of-candidates',
       ]
     : [];
-  return [...(fp ? [`fingerprint:sha-256 ${colonHex(fp)}`] : []), `setup:${st.setup}`, ...ice];
+  return [...(fp ? [`fingerprint:${fp}`] : []), `setup:${st.setup}`, ...ice];
+}
+
+/** `sha-256 AB:CD:...`: our certificate's fingerprint with `hash` (node:crypto's name), as SDP gives it. */
+export function ourFingerprint(hash: string): string | undefined {
+  const addon = loadNativeRelay();
+  const digest =
+    hash === 'sha256'
+      ? addon?.dtlsFingerprint?.()
+      : createHashOf(hash, addon?.dtlsCertificate?.() ?? undefined);
+  return digest ? `${hash.replace('sha', 'sha-')} ${colonHex(digest)}` : undefined;
+}
+
+function createHashOf(hash: string, der: Buffer | undefined): Buffer | undefined {
+  return der ? createHash(hash).update(der).digest() : undefined;
 }
 
 /** Until the handshake is done nothing reaches the browser or leaves it. */
@@ -336,7 +383,7 @@ function connected(side: MediaSide, peer: MediaSide, st: DtlsState): void {
   const m = k.material;
   const rx = Buffer.concat([m.subarray(0, 16), m.subarray(32, 46)]).toString('base64');
   const tx = Buffer.concat([m.subarray(16, 32), m.subarray(46, 60)]).toString('base64');
-  st.pending = { suite, rx, tx, peer: k.peerFingerprint };
+  st.pending = { suite, rx, tx, peer: k.peerCertificate };
   open(side, peer, st);
 }
 
@@ -345,7 +392,7 @@ function open(side: MediaSide, peer: MediaSide, st: DtlsState): void {
   const k = st.pending;
   if (!k || !st.theirFingerprint) return;
   st.pending = undefined;
-  if (!k.peer.equals(st.theirFingerprint)) {
+  if (!certificateMatches(k.peer, st.theirFingerprint)) {
     st.error = "the browser's certificate does not match the fingerprint in its SDP";
     return;
   }

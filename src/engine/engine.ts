@@ -166,6 +166,7 @@ export class Engine {
       // An SRTP recipient is offered DTLS next to our SDES keys, as rtpengine does unless DTLS=off.
       if (!dtlsPlan && srtp && tm.sdes && !o.dtlsOff && o.transportProtocol)
         srtp = offerDtlsToo(srtp, tm, o.transportProtocol, o.iceForce === true);
+      for (const s of [fm, tm]) if (s.dtls && o.dtlsHash) s.dtls.ourHash = o.dtlsHash;
       // WebRTC requires rtcp-mux: a browser's offer of it is accepted whatever the other side does, and a
       // browser is offered it.
       if (fm.dtls) modes.add('accept');

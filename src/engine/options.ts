@@ -43,6 +43,8 @@ export interface SignalOptions {
   iceForce?: boolean;
   /** `DTLS=off`: an SRTP recipient is offered SDES only (by default DTLS too, as rtpengine does). */
   dtlsOff?: boolean;
+  /** `DTLS-fingerprint`: the hash of the fingerprint we give for our certificate (node:crypto's name; default sha256). */
+  dtlsHash?: string;
   /**
    * `transport-protocol` on an offer: the protocol the recipient gets. Between RTP/AVP(F) and RTP/SAVP(F) the
    * proxy terminates SDES-SRTP on the SRTP side (engine/srtp-bridge); between RTP/AVP(F) and

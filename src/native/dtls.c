@@ -73,6 +73,10 @@ static int accept_any(int ok, X509_STORE_CTX *store) {
   return 1;
 }
 
+/* The process's certificate as DER (a P-256 self-signed one is ~300 bytes). */
+static unsigned char cert_der[2048];
+static size_t cert_der_len;
+
 /* The process's certificate, key and context, made once; 0 on failure. */
 static int identity(void) {
   if (ctx) return 1;
@@ -92,6 +96,16 @@ static int identity(void) {
   if (!X509_sign(cert, key, EVP_sha256())) goto fail;
   unsigned int fl = 0;
   if (!X509_digest(cert, EVP_sha256(), fingerprint, &fl) || fl != 32) goto fail;
+  /* DER kept for fingerprints with other hashes (DTLS-fingerprint), computed by the caller. */
+  unsigned char *der = NULL;
+  int dl = i2d_X509(cert, &der);
+  if (dl <= 0 || (size_t)dl > sizeof cert_der) {
+    if (der) OPENSSL_free(der);
+    goto fail;
+  }
+  memcpy(cert_der, der, (size_t)dl);
+  cert_der_len = (size_t)dl;
+  OPENSSL_free(der);
   SSL_CTX *c = SSL_CTX_new(DTLS_method());
   if (!c) goto fail;
   SSL_CTX_set_min_proto_version(c, DTLS1_2_VERSION);
@@ -133,6 +147,12 @@ static napi_value buffer(napi_env env, const void *p, size_t n) {
 static napi_value js_fingerprint(napi_env env, napi_callback_info info) {
   if (!identity()) return undefined(env);
   return buffer(env, fingerprint, sizeof fingerprint);
+}
+
+/* dtlsCertificate() -> Buffer: the process's certificate (DER), for fingerprints with other hashes. */
+static napi_value js_certificate(napi_env env, napi_callback_info info) {
+  if (!identity()) return undefined(env);
+  return buffer(env, cert_der, cert_der_len);
 }
 
 static void finalize(napi_env env, void *data, void *hint) {
@@ -273,7 +293,8 @@ static napi_value js_on_timeout(napi_env env, napi_callback_info info) {
 
 /*
  * dtlsSrtp(h) -> { profile: 1 (AES_CM_128_HMAC_SHA1_80) | 2 (_32), material: Buffer(60) (client key, server
- * key, client salt, server salt), peerFingerprint: Buffer(32) } once connected, else undefined.
+ * key, client salt, server salt), peerFingerprint: Buffer(32) (SHA-256), peerCertificate: Buffer (DER: the
+ * caller hashes it with whatever algorithm the peer's SDP fingerprint names) } once connected, else undefined.
  */
 static napi_value js_srtp(napi_env env, napi_callback_info info) {
   napi_value r, v;
@@ -285,9 +306,17 @@ static napi_value js_srtp(napi_env env, napi_callback_info info) {
   unsigned int fl = 0;
   int ok = p && peer && X509_digest(peer, EVP_sha256(), fp, &fl) && fl == 32 &&
            SSL_export_keying_material(d->ssl, km, sizeof km, "EXTRACTOR-dtls_srtp", 19, NULL, 0, 0) == 1;
+  unsigned char *der = NULL;
+  int dl = ok ? i2d_X509(peer, &der) : -1;
   if (peer) X509_free(peer);
-  if (!ok) return undefined(env);
+  if (!ok || dl <= 0) {
+    if (der) OPENSSL_free(der);
+    OPENSSL_cleanse(km, sizeof km);
+    return undefined(env);
+  }
   napi_create_object(env, &r);
+  napi_set_named_property(env, r, "peerCertificate", buffer(env, der, (size_t)dl));
+  OPENSSL_free(der);
   napi_create_int32(env, (int32_t)p->id, &v);
   napi_set_named_property(env, r, "profile", v);
   napi_set_named_property(env, r, "material", buffer(env, km, sizeof km));
@@ -300,7 +329,7 @@ void dtls_register(napi_env env, napi_value exports) {
   struct {
     const char *name;
     napi_callback fn;
-  } fns[] = {{"dtlsFingerprint", js_fingerprint}, {"dtlsNew", js_new},
+  } fns[] = {{"dtlsFingerprint", js_fingerprint}, {"dtlsCertificate", js_certificate}, {"dtlsNew", js_new},
              {"dtlsFeed", js_feed},               {"dtlsTimeoutMs", js_timeout_ms},
              {"dtlsOnTimeout", js_on_timeout},    {"dtlsSrtp", js_srtp}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {

@@ -7,7 +7,7 @@
  * (not the first that reached us) gets the media; a check that fails authentication moves nothing.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { loadNativeRelay } from '../../src/dataplane/native/addon.js';
 import {
@@ -40,24 +40,36 @@ interface WebrtcCall {
   port: number;
   /** Our port towards the plain party. */
   plainTo: number;
+  /** The SDP the browser was answered with. */
+  sdp: string;
+  /** The offer's warning, if any. */
+  warning?: string;
 }
 
-/** A browser (its SDP candidate at `browserPort`) offers to a plain RTP party at `plainPort`. */
+/**
+ * A browser (its SDP candidate at `browserPort`) offers to a plain RTP party at `plainPort`; `fingerprint` is
+ * the browser's `a=fingerprint` value (default: the test's certificate by SHA-256), `ng` more offer keys.
+ */
 async function webrtcCall(
   p: RunningProxy,
   callId: string,
   browserPort: number,
   plainPort: number,
+  {
+    fingerprint = `sha-256 ${ourFingerprint()}`,
+    ng = {},
+  }: { fingerprint?: string; ng?: Record<string, string> } = {},
 ): Promise<WebrtcCall> {
   const id = { 'call-id': callId, 'from-tag': 'browser' };
   const offer = await p.ng.request({
     command: 'offer',
     ...id,
+    ...ng,
     'transport-protocol': 'RTP/AVP',
     sdp:
       `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n` +
       `m=audio ${browserPort} UDP/TLS/RTP/SAVPF 0\r\na=rtpmap:0 PCMU/8000\r\na=ice-ufrag:peer\r\n` +
-      `a=ice-pwd:pppppppppppppppppppppppp\r\na=fingerprint:sha-256 ${ourFingerprint()}\r\na=setup:actpass\r\n` +
+      `a=ice-pwd:pppppppppppppppppppppppp\r\na=fingerprint:${fingerprint}\r\na=setup:actpass\r\n` +
       'a=rtcp-mux\r\na=sendrecv\r\n',
   });
   assert.equal(offer.result, 'ok', JSON.stringify(offer));
@@ -76,6 +88,8 @@ async function webrtcCall(
     pwd: /^a=ice-pwd:(\S+)\r$/m.exec(sdp)![1]!,
     port: sdpPorts(sdp).rtp,
     plainTo: sdpPorts(String(offer.sdp)).rtp,
+    sdp,
+    ...(offer.warning !== undefined && { warning: String(offer.warning) }),
   };
 }
 
@@ -95,23 +109,34 @@ async function check(c: WebrtcCall, from: Endpoint, nominate: boolean, password 
   return { type: m.type, signed: checkIntegrity(reply, m, c.pwd) };
 }
 
-/** DTLS from `from` with the test as the client (we answered setup:passive), until query says connected. */
-async function handshake(p: RunningProxy, c: WebrtcCall, from: Endpoint): Promise<void> {
+/**
+ * DTLS from `from` with the test as the client (we answered setup:passive), until query says connected (or,
+ * with `expectFailure`, failed: returns the error). Returns the proxy's certificate (DER) as the test saw it.
+ */
+async function handshake(
+  p: RunningProxy,
+  c: WebrtcCall,
+  from: Endpoint,
+  expectFailure = false,
+): Promise<{ certificate: Buffer; error?: string }> {
   const a = addon!;
   const h = a.dtlsNew!(false)!;
   for (const d of a.dtlsFeed!(h, null).out) from.send(d, c.port);
   for (let i = 0; i < 20 && !a.dtlsSrtp!(h); i++)
     for (const d of a.dtlsFeed!(h, (await from.next()).msg).out) from.send(d, c.port);
-  assert.ok(a.dtlsSrtp!(h), 'the handshake completed');
+  const keys = a.dtlsSrtp!(h);
+  assert.ok(keys, 'the handshake completed');
   // The proxy's side is done once it has processed our last flight.
+  const want = expectFailure ? 'failed' : 'connected';
   for (let i = 0; i < 50; i++) {
     const q = await p.ng.request({ command: 'query', ...c.id });
-    const media = (q.tags as Record<string, { medias: { DTLS?: { state?: string } }[] }>).browser!.medias[0]!;
-    if (media.DTLS?.state === 'connected') return;
-    assert.notEqual(media.DTLS?.state, 'failed');
+    const tags = q.tags as Record<string, { medias: { DTLS?: { state?: string; error?: string } }[] }>;
+    const dtls = tags.browser!.medias[0]!.DTLS;
+    if (dtls?.state === want) return { certificate: keys.peerCertificate, error: dtls.error };
+    assert.notEqual(dtls?.state, expectFailure ? 'connected' : 'failed', JSON.stringify(dtls));
     await new Promise((r) => setTimeout(r, 20));
   }
-  assert.fail('DTLS did not connect');
+  assert.fail(`DTLS did not end ${want}`);
 }
 
 for (const dataplane of ['native', 'js']) {
@@ -170,6 +195,50 @@ for (const dataplane of ['native', 'js']) {
       } finally {
         x.close();
         y.close();
+        plain.close();
+      }
+    });
+
+    test('SHA-1 fingerprints: the browser checked by one, and ours given as one with DTLS-fingerprint', async () => {
+      const der = addon!.dtlsCertificate!()!;
+      const sha1 = (b: Buffer) =>
+        createHash('sha1')
+          .update(b)
+          .digest('hex')
+          .toUpperCase()
+          .replace(/(..)(?!$)/g, '$1:');
+      const peer = await Endpoint.open(p.spare[25]!);
+      const plain = await Endpoint.open(p.spare[26]!);
+      try {
+        const c = await webrtcCall(p, `webrtc-sha1-${dataplane}`, peer.port, plain.port, {
+          fingerprint: `sha-1 ${sha1(der)}`,
+          ng: { 'DTLS-fingerprint': 'sha-1' },
+        });
+        const ours = /^a=fingerprint:sha-1 (\S+)\r$/m.exec(c.sdp)?.[1];
+        assert.ok(ours, `our fingerprint as SHA-1 in ${c.sdp}`);
+        assert.equal((await check(c, peer, true)).type, BINDING_SUCCESS);
+        const { certificate } = await handshake(p, c, peer);
+        assert.equal(ours, sha1(certificate), 'the SHA-1 we gave is of the certificate we presented');
+        const packet = rtp(0, 9, 1000, 0x4321);
+        plain.send(packet, c.plainTo);
+        assert.equal((await peer.next()).msg.length, packet.length + 10, 'media flows');
+        await p.ng.request({ command: 'delete', ...c.id });
+
+        // A SHA-1 fingerprint that is not the browser's certificate's: the handshake ends, media stays held.
+        const wrong = Buffer.from(der);
+        wrong[wrong.length - 1]! ^= 1;
+        const c2 = await webrtcCall(p, `webrtc-sha1-bad-${dataplane}`, peer.port, plain.port, {
+          fingerprint: `sha-1 ${sha1(wrong)}`,
+          ng: { 'DTLS-fingerprint': 'md5' },
+        });
+        assert.match(String(c2.warning), /DTLS-fingerprint 'md5' is not supported/);
+        assert.match(c2.sdp, /^a=fingerprint:sha-256 /m, 'SHA-256 stays our default');
+        assert.equal((await check(c2, peer, true)).type, BINDING_SUCCESS);
+        const r = await handshake(p, c2, peer, true);
+        assert.match(String(r.error), /does not match the fingerprint/);
+        await p.ng.request({ command: 'delete', ...c2.id });
+      } finally {
+        peer.close();
         plain.close();
       }
     });

@@ -98,7 +98,11 @@ export interface NativeRelayAddon {
   dtlsTimeoutMs?(h: DtlsHandle): number;
   dtlsOnTimeout?(h: DtlsHandle): DtlsStep;
   /** Once connected: the SRTP profile (1: AES_CM_128_HMAC_SHA1_80, 2: _32), key material, peer fingerprint. */
-  dtlsSrtp?(h: DtlsHandle): { profile: number; material: Buffer; peerFingerprint: Buffer } | undefined;
+  /** The process's DTLS certificate (DER), to fingerprint it with other hashes than SHA-256. */
+  dtlsCertificate?(): Buffer | undefined;
+  dtlsSrtp?(
+    h: DtlsHandle,
+  ): { profile: number; material: Buffer; peerFingerprint: Buffer; peerCertificate: Buffer } | undefined;
   /** A netfilter netlink socket (kernel offload): the fd, or -errno. */
   netlinkOpen(): number;
   netlinkClose(fd: number): number;
