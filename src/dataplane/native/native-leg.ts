@@ -35,7 +35,8 @@ interface View {
 
 /** Counters the worker counts; values assigned from JavaScript (kernel offload adds its own) become offsets. */
 class SharedCounters implements Counters {
-  private extra = [0, 0, 0];
+  // Doubles from the start: the counts are doubles, and one element kind keeps the accessors monomorphic.
+  private readonly extra = new Float64Array(3);
   constructor(
     private readonly view: View,
     private readonly at: number,
