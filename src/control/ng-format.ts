@@ -69,6 +69,12 @@ function media(s: MediaSide): BDict {
     if (d.advertiseIce) flags.push('ICE-lite');
     const state = d.connected ? 'connected' : d.error ? 'failed' : d.handle ? 'handshaking' : 'waiting';
     out.DTLS = { state, ...(d.error && { error: d.error }) };
+    // The RTCP component's own handshake (a peer without rtcp-mux), when there was one.
+    const r = d.rtcp;
+    if (r) {
+      const rtcp = s.sdes?.rtcp ? 'connected' : r.error ? 'failed' : r.finished ? 'verifying' : 'handshaking';
+      out.DTLS.rtcp = { state: rtcp, ...(r.error && { error: r.error }) };
+    }
   }
   return out;
 }

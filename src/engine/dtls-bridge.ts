@@ -24,7 +24,28 @@ export const isDtlsProto = (proto: string): boolean => /^UDP\/TLS\/RTP\/SAVPF?$/
 /** Longest a handshake may take from the first DTLS packet (then the browser must start again). */
 const HANDSHAKE_MS = 30_000;
 
-export interface DtlsState {
+/** One DTLS association (we are the server): the handshake's handle, retransmission timer and outcome. */
+interface Handshake {
+  handle?: DtlsHandle;
+  timer?: NodeJS.Timeout;
+  startedAt?: number;
+  /** The handshake is done (the peer is not verified by this: see DtlsState.connected). */
+  finished?: boolean;
+  /** Why it failed, or why media is held (kept for diagnosis). */
+  error?: string;
+}
+
+/** Keys of a finished handshake, and the peer's certificate (DER) to check against its SDP's fingerprint. */
+interface HandshakeKeys {
+  suite: SrtpSuite;
+  rx: string;
+  tx: string;
+  peer: Buffer;
+}
+
+export interface DtlsState extends Handshake {
+  /** The handshake is done and the browser's certificate matched its SDP: SRTP is keyed, the gates are open. */
+  connected: boolean;
   /** Our ICE credentials towards the browser (kept over re-offers). */
   ice: IceCredentials;
   /** SHA-256 of the browser's certificate, from its SDP (offering to a browser: from its answer). */
@@ -36,15 +57,14 @@ export interface DtlsState {
   /** Hash of the fingerprint we give for our certificate (`DTLS-fingerprint`; node:crypto's name), default sha256. */
   ourHash?: string;
   /** Keys of a handshake that ended before the answer brought the fingerprint to check the browser by. */
-  pending?: { suite: SrtpSuite; rx: string; tx: string; peer: Buffer };
+  pending?: HandshakeKeys;
   /** The browser's transport protocol, answered back to it. */
   proto: string;
-  handle?: DtlsHandle;
-  timer?: NodeJS.Timeout;
-  startedAt?: number;
-  connected: boolean;
-  /** Why media does not flow (kept for diagnosis; the gate stays shut). */
-  error?: string;
+  /**
+   * The RTCP component's own association (RFC 5764 4.1), when the peer does not multiplex RTCP and runs a
+   * second handshake on the RTCP ports (rtpengine does); its keys key the RTCP leg's SRTCP.
+   */
+  rtcp?: Handshake & { pending?: HandshakeKeys };
 }
 
 /** A peer's certificate fingerprint from its SDP (RFC 8122): the hash function and the digest. */
@@ -321,70 +341,115 @@ function onOther(side: MediaSide, peer: MediaSide, msg: Buffer, leg: RelayLeg, f
     return;
   }
   if (msg[0]! < 20) return; // ZRTP and others: not ours
-  // Without rtcp-mux a peer may run a second handshake on its RTCP port (RFC 5764 4.1: keys per component);
-  // we do one, on RTP: a ClientHello there must not be mixed into it.
-  if (leg.isRtcp) return;
   if (!leg.confirmed) moveEndpoint(leg, from);
   else if (!sameEndpoint(leg.endpoint, from)) return;
-  const addon = loadNativeRelay();
-  if (!addon?.dtlsNew || st.error) return;
-  if (!st.handle) {
-    st.handle = addon.dtlsNew(true);
-    st.startedAt = Date.now();
-    if (!st.handle) {
-      st.error = 'DTLS could not start';
-      return;
+  // Without rtcp-mux a peer may run a second handshake on its RTCP port (RFC 5764 4.1: keys per component).
+  if (leg.isRtcp) {
+    st.rtcp ??= {};
+    const hs = st.rtcp;
+    if (feed(hs, msg, leg, () => side.dtls === st && st.rtcp === hs)) {
+      hs.pending = keysOf(hs);
+      openRtcp(side, peer, st);
     }
-  }
-  const step = addon.dtlsFeed!(st.handle, msg);
-  for (const d of step.out) leg.sendToParty(d, true);
-  if (step.state === 2) {
-    st.error = `DTLS handshake failed: ${step.error ?? 'unknown'}`;
     return;
   }
-  if (step.state === 1 && !st.connected) connected(side, peer, st);
-  else if (!st.connected) retransmitLater(side, st, leg);
+  if (feed(st, msg, leg, () => side.dtls === st)) {
+    const k = keysOf(st);
+    if (!k) return;
+    st.pending = k;
+    open(side, peer, st);
+  }
 }
 
-function retransmitLater(side: MediaSide, st: DtlsState, leg: RelayLeg): void {
+/** Feeds a DTLS packet to a handshake (started on its first); true when this packet finished it. */
+function feed(hs: Handshake, msg: Buffer, leg: RelayLeg, alive: () => boolean): boolean {
   const addon = loadNativeRelay();
-  if (st.timer) clearTimeout(st.timer);
-  const ms = st.handle ? (addon?.dtlsTimeoutMs?.(st.handle) ?? -1) : -1;
+  if (!addon?.dtlsNew || hs.error) return false;
+  if (!hs.handle) {
+    hs.handle = addon.dtlsNew(true);
+    hs.startedAt = Date.now();
+    if (!hs.handle) {
+      hs.error = 'DTLS could not start';
+      return false;
+    }
+  }
+  const step = addon.dtlsFeed!(hs.handle, msg);
+  for (const d of step.out) leg.sendToParty(d, true);
+  if (step.state === 2) {
+    hs.error = `DTLS handshake failed: ${step.error ?? 'unknown'}`;
+    return false;
+  }
+  if (step.state === 1 && !hs.finished) {
+    hs.finished = true;
+    if (hs.timer) clearTimeout(hs.timer);
+    return true;
+  }
+  if (!hs.finished) retransmitLater(hs, leg, alive);
+  return false;
+}
+
+function retransmitLater(hs: Handshake, leg: RelayLeg, alive: () => boolean): void {
+  const addon = loadNativeRelay();
+  if (hs.timer) clearTimeout(hs.timer);
+  const ms = hs.handle ? (addon?.dtlsTimeoutMs?.(hs.handle) ?? -1) : -1;
   if (ms < 0) return;
-  st.timer = setTimeout(
+  hs.timer = setTimeout(
     () => {
-      st.timer = undefined;
-      if (side.dtls !== st || !st.handle || st.connected || leg.closed) return;
-      if (Date.now() - (st.startedAt ?? 0) > HANDSHAKE_MS) {
-        st.error = 'DTLS handshake timed out';
+      hs.timer = undefined;
+      if (!alive() || !hs.handle || hs.finished || leg.closed) return;
+      if (Date.now() - (hs.startedAt ?? 0) > HANDSHAKE_MS) {
+        hs.error = 'DTLS handshake timed out';
         return;
       }
-      const step = addon!.dtlsOnTimeout!(st.handle);
+      const step = addon!.dtlsOnTimeout!(hs.handle);
       for (const d of step.out) leg.sendToParty(d, true);
-      if (step.state === 2) st.error = `DTLS handshake failed: ${step.error ?? 'timeout'}`;
-      else retransmitLater(side, st, leg);
+      if (step.state === 2) hs.error = `DTLS handshake failed: ${step.error ?? 'timeout'}`;
+      else retransmitLater(hs, leg, alive);
     },
     Math.max(1, ms),
   );
-  st.timer.unref();
+  hs.timer.unref();
 }
 
 const PROFILES: Record<number, SrtpSuite> = { 1: 'AES_CM_128_HMAC_SHA1_80', 2: 'AES_CM_128_HMAC_SHA1_32' };
 
-function connected(side: MediaSide, peer: MediaSide, st: DtlsState): void {
-  const k = loadNativeRelay()?.dtlsSrtp?.(st.handle!);
+/** The SRTP keys a finished handshake exported, as SDES-style inline keys; undefined (and the error) without. */
+function keysOf(hs: Handshake): HandshakeKeys | undefined {
+  const k = loadNativeRelay()?.dtlsSrtp?.(hs.handle!);
   const suite = k ? PROFILES[k.profile] : undefined;
   if (!k || !suite) {
-    st.error = 'DTLS gave no SRTP keys';
-    return;
+    hs.error = 'DTLS gave no SRTP keys';
+    return undefined;
   }
-  if (st.timer) clearTimeout(st.timer);
   // RFC 5764 4.2: client key, server key, client salt, server salt. We are the server.
   const m = k.material;
   const rx = Buffer.concat([m.subarray(0, 16), m.subarray(32, 46)]).toString('base64');
   const tx = Buffer.concat([m.subarray(16, 32), m.subarray(46, 60)]).toString('base64');
-  st.pending = { suite, rx, tx, peer: k.peerCertificate };
-  open(side, peer, st);
+  return { suite, rx, tx, peer: k.peerCertificate };
+}
+
+const sdesOf = (k: HandshakeKeys) => ({
+  ours: [{ tag: 1, suite: k.suite, inline: k.tx }],
+  theirs: k.rx,
+  rx: SrtpContext.fromInline(k.suite, k.rx),
+  tx: SrtpContext.fromInline(k.suite, k.tx),
+});
+
+/**
+ * The RTCP component's keys go on the RTCP leg once they, the browser's fingerprint and the RTP component's
+ * keys (the section's SRTP state) are all there; a certificate that does not match leaves RTCP undecryptable.
+ */
+function openRtcp(side: MediaSide, peer: MediaSide, st: DtlsState): void {
+  const hs = st.rtcp;
+  const k = hs?.pending;
+  if (!hs || !k || !st.theirFingerprint || !st.connected || !side.sdes) return;
+  hs.pending = undefined;
+  if (!certificateMatches(k.peer, st.theirFingerprint)) {
+    hs.error = "the RTCP handshake's certificate does not match the fingerprint in the SDP";
+    return;
+  }
+  side.sdes.rtcp = sdesOf(k);
+  bridgeSrtp(side, peer);
 }
 
 /** Opens the gate once the handshake's keys and the browser's fingerprint (from its SDP) are both known. */
@@ -397,20 +462,17 @@ function open(side: MediaSide, peer: MediaSide, st: DtlsState): void {
     return;
   }
   st.connected = true;
-  side.sdes = {
-    ours: [{ tag: 1, suite: k.suite, inline: k.tx }],
-    theirs: k.rx,
-    rx: SrtpContext.fromInline(k.suite, k.rx),
-    tx: SrtpContext.fromInline(k.suite, k.tx),
-  };
+  side.sdes = sdesOf(k);
   // SRTP in place first (in the worker when it can), then the gates go: no packet passes unencrypted.
   bridgeSrtp(side, peer);
   for (const leg of [...legsOf(side), ...legsOf(peer)]) setGate(leg, false);
+  openRtcp(side, peer, st);
 }
 
 /** Ends a side's DTLS (a re-offer without it, or with another certificate); the handle goes with its last reference. */
 export function closeDtls(side: MediaSide): void {
   const st = side.dtls;
   if (st?.timer) clearTimeout(st.timer);
+  if (st?.rtcp?.timer) clearTimeout(st.rtcp.timer);
   side.dtls = undefined;
 }

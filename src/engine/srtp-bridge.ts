@@ -37,6 +37,11 @@ export interface SdesState {
   tx?: SrtpContext;
   /** The party's key the current `rx` was made from (a re-offer with the same key keeps the context). */
   theirs?: string;
+  /**
+   * Keys of the RTCP component's own DTLS association (RFC 5764 4.1: a peer that does not multiplex RTCP
+   * may key it with a handshake on the RTCP ports): the RTCP leg uses these instead.
+   */
+  rtcp?: SdesState;
 }
 
 export const isSecure = (proto: string): boolean => /^RTP\/SAVPF?$/i.test(proto);
@@ -132,6 +137,11 @@ const passThrough: PacketTap = () => true;
 const inDataplane = new WeakMap<RelayLeg, string>();
 
 /** Hands a leg's SRTP to its dataplane (the native worker), or takes it back; false when it cannot. */
+/** The keys a leg uses: the RTCP component's own (DTLS without rtcp-mux) on the RTCP leg, else the section's. */
+function keysOf(s: SdesState, leg: RelayLeg): SdesState {
+  return leg.isRtcp && s.rtcp?.rx && s.rtcp.tx ? s.rtcp : s;
+}
+
 function dataplaneSrtp(leg: RelayLeg, s: SdesState | undefined): boolean {
   const ours = s?.ours[0];
   const key = s?.theirs && ours ? `${ours.suite}|${s.theirs}|${ours.inline}` : '';
@@ -162,7 +172,7 @@ export function bridgeSrtp(a: MediaSide, b: MediaSide): void {
     const s = side.sdes;
     const active = s?.rx !== undefined && s.tx !== undefined;
     const legs = side.pair ? [side.pair.rtp, side.pair.rtcp] : [];
-    const done = legs.map((l) => dataplaneSrtp(l, active ? s : undefined));
+    const done = legs.map((l) => dataplaneSrtp(l, active ? keysOf(s!, l) : undefined));
     const native = legs.length > 0 && done.every(Boolean);
     // All or nothing: a leg the dataplane took while its partner could not goes back (JavaScript does both).
     if (!native) for (const [i, l] of legs.entries()) if (done[i]) dataplaneSrtp(l, undefined);
@@ -175,8 +185,9 @@ export function bridgeSrtp(a: MediaSide, b: MediaSide): void {
     const legs = side.pair ? [side.pair.rtp, side.pair.rtcp] : [];
     for (const leg of legs) {
       if (js.get(side)) {
-        const rx = side.sdes!.rx!;
-        const tx = side.sdes!.tx!;
+        const k = keysOf(side.sdes!, leg);
+        const rx = k.rx!;
+        const tx = k.tx!;
         const tap: PacketTap = (msg, l, isRtcp) => {
           const plain = isRtcp ? rx.unprotectRtcp(msg) : rx.unprotectRtp(msg);
           if (!plain) (isRtcp ? l.rtcp : l.rtp).errors++;

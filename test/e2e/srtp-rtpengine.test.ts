@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { BDict } from '../../src/wire/bencode.js';
-import { Endpoint, rtp, sdpPorts } from '../helpers/endpoint.js';
+import { Endpoint, rtcpRR, rtp, sdpPorts } from '../helpers/endpoint.js';
 import { type RunningProxy, startProxy } from '../helpers/proxy.js';
 import {
   MISSING_RTPENGINE,
@@ -162,4 +162,65 @@ test('DTLS offered next to SDES: rtpengine takes it as the client, and media cro
 
 test('rtpengine encrypts, sipmedia decrypts, and back', { skip }, async () => {
   await chain(theirs, ours, ours.spare[4]!, 'theirs-first');
+});
+
+/**
+ * Without rtcp-mux rtpengine, as the DTLS client, runs a second handshake on the RTCP ports (RFC 5764 4.1)
+ * and keys SRTCP with it: we complete that one too and key the RTCP leg with its keys, so RTCP crosses both
+ * ways. A and B listen for RTCP on their RTP port + 1.
+ */
+test('DTLS without rtcp-mux: the RTCP component has its own handshake, and RTCP crosses both ways', {
+  skip,
+}, async () => {
+  const port = ours.spare[12]!;
+  const a = await Endpoint.open(port);
+  const aRtcp = await Endpoint.open(port + 1);
+  const b = await Endpoint.open(port + 2);
+  const bRtcp = await Endpoint.open(port + 3);
+  try {
+    const id = { 'call-id': 'srtp-dtls-rtcp', 'from-tag': 'A' };
+    const o1 = await signal(ours, {
+      command: 'offer',
+      ...id,
+      sdp: plainSdp(port),
+      'transport-protocol': 'RTP/SAVP',
+    });
+    assert.doesNotMatch(o1, /a=rtcp-mux/, 'no rtcp-mux offered to an SDES/DTLS endpoint');
+    const o2 = await signal(theirs, { command: 'offer', ...id, sdp: o1, 'transport-protocol': 'RTP/AVP' });
+    const a2 = await signal(theirs, { command: 'answer', ...id, 'to-tag': 'B', sdp: plainSdp(port + 2) });
+    assert.match(a2, /^a=setup:active\r$/m, 'rtpengine takes DTLS, as the client');
+    const a1 = await signal(ours, { command: 'answer', ...id, 'to-tag': 'B', sdp: a2 });
+    const toUs = sdpPorts(a1);
+    const toThem = sdpPorts(o2);
+    await untilFlowing(a, b, toUs.rtp, 0xaaaa);
+    await untilFlowing(b, a, toThem.rtp, 0xbbbb);
+    // RTCP: rtpengine's SRTCP (keyed by its RTCP handshake) must decrypt here, ours there. Probes are sent
+    // until one arrives (bounded): rtpengine's RTCP handshake may still be finishing.
+    const rtcpThrough = async (from: Endpoint, to: Endpoint, port: number, ssrc: number) => {
+      const rr = rtcpRR(ssrc);
+      for (let i = 0; i < 60; i++) {
+        from.send(rr, port);
+        try {
+          const got = (await to.next(50)).msg;
+          return got;
+        } catch {}
+      }
+      return undefined;
+    };
+    const atA = await rtcpThrough(bRtcp, aRtcp, toThem.rtcp ?? toThem.rtp + 1, 0xb0b0b0b0);
+    assert.ok(atA, "B's RTCP reaches A: our RTCP leg decrypts rtpengine's SRTCP");
+    assert.equal(atA.readUInt32BE(4), 0xb0b0b0b0);
+    assert.equal(atA.length, 8, 'decrypted: the RR as B sent it');
+    const atB = await rtcpThrough(aRtcp, bRtcp, toUs.rtcp ?? toUs.rtp + 1, 0xa0a0a0a0);
+    assert.ok(atB, "A's RTCP reaches B: rtpengine decrypts our SRTCP");
+    assert.equal(atB.readUInt32BE(4), 0xa0a0a0a0);
+    const q = await ours.ng.request({ command: 'query', 'call-id': id['call-id'] });
+    const dtls = (q.tags as Record<string, { medias: { DTLS?: { rtcp?: { state?: string } } }[] }>).B!
+      .medias[0]!.DTLS;
+    assert.equal(dtls?.rtcp?.state, 'connected', JSON.stringify(dtls));
+    await ours.ng.request({ command: 'delete', 'call-id': id['call-id'] });
+    await theirs.ng.request({ command: 'delete', 'call-id': id['call-id'] });
+  } finally {
+    for (const e of [a, aRtcp, b, bRtcp]) e.close();
+  }
 });
