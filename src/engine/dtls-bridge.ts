@@ -54,7 +54,10 @@ export interface DtlsState extends Handshake {
   setup: 'passive' | 'actpass';
   /** Our ICE-lite side is in the SDP (WebRTC recipients, `ICE=force`); DTLS next to SDES goes without. */
   advertiseIce: boolean;
-  /** Hash of the fingerprint we give for our certificate (`DTLS-fingerprint`; node:crypto's name), default sha256. */
+  /**
+   * Hash of the fingerprint we give for our certificate (node:crypto's name): `DTLS-fingerprint`, else the one
+   * the peer's offer used, else sha256.
+   */
   ourHash?: string;
   /** Keys of a handshake that ended before the answer brought the fingerprint to check the browser by. */
   pending?: HandshakeKeys;
@@ -152,6 +155,8 @@ export function planDtlsOffer(
         connected: false,
         setup: 'passive',
         advertiseIce: true,
+        // Answered with the hash the browser used, as rtpengine does (DTLS-fingerprint overrides it).
+        ourHash: fp.hash,
       };
   if (!same) from.sdes = undefined;
   to.sdes = undefined;

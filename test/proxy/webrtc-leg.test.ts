@@ -199,10 +199,10 @@ for (const dataplane of ['native', 'js']) {
       }
     });
 
-    test('SHA-1 fingerprints: the browser checked by one, and ours given as one with DTLS-fingerprint', async () => {
+    test('SHA-1 and SHA-2 fingerprints: the browser checked by its SHA-1, ours by DTLS-fingerprint or its hash', async () => {
       const der = addon!.dtlsCertificate!()!;
-      const sha1 = (b: Buffer) =>
-        createHash('sha1')
+      const hex = (hash: string, b: Buffer) =>
+        createHash(hash)
           .update(b)
           .digest('hex')
           .toUpperCase()
@@ -210,31 +210,38 @@ for (const dataplane of ['native', 'js']) {
       const peer = await Endpoint.open(p.spare[25]!);
       const plain = await Endpoint.open(p.spare[26]!);
       try {
+        // DTLS-fingerprint picks the hash of ours.
         const c = await webrtcCall(p, `webrtc-sha1-${dataplane}`, peer.port, plain.port, {
-          fingerprint: `sha-1 ${sha1(der)}`,
-          ng: { 'DTLS-fingerprint': 'sha-1' },
+          fingerprint: `sha-1 ${hex('sha1', der)}`,
+          ng: { 'DTLS-fingerprint': 'SHA-512' },
         });
-        const ours = /^a=fingerprint:sha-1 (\S+)\r$/m.exec(c.sdp)?.[1];
-        assert.ok(ours, `our fingerprint as SHA-1 in ${c.sdp}`);
+        const ours = /^a=fingerprint:sha-512 (\S+)\r$/m.exec(c.sdp)?.[1];
+        assert.ok(ours, `our fingerprint as SHA-512 in ${c.sdp}`);
         assert.equal((await check(c, peer, true)).type, BINDING_SUCCESS);
         const { certificate } = await handshake(p, c, peer);
-        assert.equal(ours, sha1(certificate), 'the SHA-1 we gave is of the certificate we presented');
+        assert.equal(
+          ours,
+          hex('sha512', certificate),
+          'the SHA-512 we gave is of the certificate we presented',
+        );
         const packet = rtp(0, 9, 1000, 0x4321);
         plain.send(packet, c.plainTo);
         assert.equal((await peer.next()).msg.length, packet.length + 10, 'media flows');
         await p.ng.request({ command: 'delete', ...c.id });
 
         // A SHA-1 fingerprint that is not the browser's certificate's: the handshake ends, media stays held.
+        // An unknown DTLS-fingerprint warns; ours then follows the browser's hash (SHA-1), as rtpengine's does.
         const wrong = Buffer.from(der);
         wrong[wrong.length - 1]! ^= 1;
         const c2 = await webrtcCall(p, `webrtc-sha1-bad-${dataplane}`, peer.port, plain.port, {
-          fingerprint: `sha-1 ${sha1(wrong)}`,
+          fingerprint: `sha-1 ${hex('sha1', wrong)}`,
           ng: { 'DTLS-fingerprint': 'md5' },
         });
         assert.match(String(c2.warning), /DTLS-fingerprint 'md5' is not supported/);
-        assert.match(c2.sdp, /^a=fingerprint:sha-256 /m, 'SHA-256 stays our default');
+        const ours2 = /^a=fingerprint:sha-1 (\S+)\r$/m.exec(c2.sdp)?.[1];
         assert.equal((await check(c2, peer, true)).type, BINDING_SUCCESS);
         const r = await handshake(p, c2, peer, true);
+        assert.equal(ours2, hex('sha1', r.certificate), 'our SHA-1, as the browser used');
         assert.match(String(r.error), /does not match the fingerprint/);
         await p.ng.request({ command: 'delete', ...c2.id });
       } finally {
