@@ -1,7 +1,8 @@
 /**
  * HTTP(S) and WebSocket front end: `POST /ng` (cookie + bencode, as over UDP), `POST /ng-plain` (a JSON
- * dictionary, no cookie), WebSocket subprotocols `ng.rtpengine.com` and `ng-plain.rtpengine.com`, plus
- * `GET /ping`, `/health`, `/metrics`, the status page (`/`, `/status.json`). Bodies are refused with 413
+ * dictionary, no cookie), WebSocket subprotocols `ng.rtpengine.com` and `ng-plain.rtpengine.com`, rtpengine-ctl's
+ * commands as `GET /cli/list+totals` and over the WebSocket subprotocol `cli.rtpengine.com` (as rtpengine serves
+ * them), plus `GET /ping`, `/health`, `/metrics`, the status page (`/`, `/status.json`). Bodies are refused with 413
  * as soon as they pass the limit, before they are buffered whole; bad input gets 400 or `result: error`.
  */
 import {
@@ -18,6 +19,7 @@ import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../util/log.js';
 import type { BDict } from '../wire/bencode.js';
 import { MAX_NG_MESSAGE, NgFramingError, formatNgMessage, parseNgMessage } from '../wire/ng-message.js';
+import { CliCommands } from './cli-port.js';
 import type { Metrics } from './metrics.js';
 import type { NgDispatcher } from './ng-commands.js';
 import { STATUS_HTML, statusSnapshot } from './status-page.js';
@@ -25,6 +27,8 @@ import { STATUS_HTML, statusSnapshot } from './status-page.js';
 export const NG_CONTENT_TYPE = 'application/x-rtpengine-ng';
 const WS_NG = 'ng.rtpengine.com';
 const WS_NG_PLAIN = 'ng-plain.rtpengine.com';
+const WS_CLI = 'cli.rtpengine.com';
+const CLI_PREFIX = '/cli/';
 const MAX_WS_CLIENTS = 256;
 
 class HttpError extends Error {
@@ -74,6 +78,7 @@ export class HttpFrontEnd {
   private servers: Server[] = [];
   private readonly wss: WebSocketServer;
   private readonly maxBody: number;
+  private readonly cli: CliCommands;
   /** Requests answered with a 4xx status. */
   badRequests = 0;
 
@@ -85,11 +90,11 @@ export class HttpFrontEnd {
     opts: HttpOptions = {},
   ) {
     this.maxBody = opts.maxBody ?? MAX_NG_MESSAGE;
+    this.cli = new CliCommands(engine);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.maxBody,
-      handleProtocols: (protocols) =>
-        protocols.has(WS_NG) ? WS_NG : protocols.has(WS_NG_PLAIN) ? WS_NG_PLAIN : false,
+      handleProtocols: (protocols) => [WS_NG, WS_NG_PLAIN, WS_CLI].find((p) => protocols.has(p)) ?? false,
     });
     this.wss.on('connection', (ws) => this.onWebSocket(ws));
   }
@@ -122,14 +127,14 @@ export class HttpFrontEnd {
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = (req.url ?? '/').split('?')[0];
     const protos = String(req.headers['sec-websocket-protocol'] ?? '');
-    if (path !== '/' && path !== '/ng' && path !== '/ng-plain') {
+    if (path !== '/' && path !== '/ng' && path !== '/ng-plain' && path !== '/cli') {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
-    if (!protos.includes(WS_NG) && !protos.includes(WS_NG_PLAIN)) {
+    if (![WS_NG, WS_NG_PLAIN, WS_CLI].some((p) => protos.includes(p))) {
       this.badRequests++;
       socket.end(
-        `HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nWebSocket subprotocol must be ${WS_NG} or ${WS_NG_PLAIN}\n`,
+        `HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nWebSocket subprotocol must be ${WS_NG}, ${WS_NG_PLAIN} or ${WS_CLI}\n`,
       );
       return;
     }
@@ -141,8 +146,18 @@ export class HttpFrontEnd {
   }
 
   private onWebSocket(ws: WebSocket): void {
-    const plain = ws.protocol === WS_NG_PLAIN;
     ws.on('error', () => {});
+    if (ws.protocol === WS_CLI) {
+      // One command per message, its text back in one (binary) message, as rtpengine answers.
+      ws.on('message', (data: Buffer) => {
+        const line = (Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer)).toString('utf8');
+        void this.cliReply(line).then((out) => {
+          if (ws.readyState === ws.OPEN) ws.send(Buffer.from(out), { binary: true });
+        });
+      });
+      return;
+    }
+    const plain = ws.protocol === WS_NG_PLAIN;
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       const raw = Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
       void (plain ? this.plainReply(raw) : this.ngReply(raw)).then(
@@ -153,6 +168,12 @@ export class HttpFrontEnd {
         () => {},
       );
     });
+  }
+
+  /** One rtpengine-ctl command line; the kernel's counters are read in first, as on the CLI port. */
+  private async cliReply(line: string): Promise<string> {
+    await this.engine.refreshCounters?.();
+    return this.cli.run(line.split('\n')[0] ?? '');
   }
 
   /** cookie + bencode in, cookie + bencode out; undefined when there is no cookie to answer to. */
@@ -189,8 +210,19 @@ export class HttpFrontEnd {
   }
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     try {
+      if (path.startsWith(CLI_PREFIX)) {
+        if (req.method !== 'GET') throw new HttpError(405, `${req.method} not allowed on ${path}`);
+        let line: string;
+        try {
+          // As rtpengine: spaces as `+` (or %20).
+          line = decodeURIComponent(path.slice(CLI_PREFIX.length).replaceAll('+', ' '));
+        } catch {
+          throw new HttpError(400, `bad escape in ${path}`);
+        }
+        return send(res, 200, 'text/plain', await this.cliReply(line));
+      }
       const key = `${req.method} ${path}`;
       switch (key) {
         case 'GET /':
