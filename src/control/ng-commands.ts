@@ -18,6 +18,7 @@ import {
   requireStr,
   str,
 } from './ng-options.js';
+import { SUBSCRIBE_COMMANDS, handleSubscribe } from './ng-subscribe.js';
 import { expandRtppFlags } from './rtpp-flags.js';
 
 /** rtpengine commands we know of but do not implement yet: a clear error instead of "unrecognized". */
@@ -25,9 +26,6 @@ const NOT_YET = new Set([
   'start forwarding',
   'stop forwarding',
   'publish',
-  'subscribe request',
-  'subscribe answer',
-  'unsubscribe',
   'connect',
   'cli',
   'transform',
@@ -140,6 +138,7 @@ export class NgDispatcher {
         return { result: 'ok', statistics: formatStatistics(this.engine, control) };
       }
       default:
+        if (SUBSCRIBE_COMMANDS.has(command)) return handleSubscribe(this.engine, command, body);
         if (this.media && MEDIA_COMMANDS.has(command))
           return handleMediaCommand(this.engine, this.media, command, body);
         if (NOT_YET.has(command) || MEDIA_COMMANDS.has(command))

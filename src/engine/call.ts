@@ -9,6 +9,7 @@ import type { SdpDirection } from '../wire/sdp.js';
 import type { MediaInterface } from './interfaces.js';
 import type { DtlsState } from './dtls-bridge.js';
 import type { SdesState } from './srtp-bridge.js';
+import type { Subscription } from './subscriptions.js';
 import type { TranscodeOffer, Transcoding } from './transcode.js';
 
 export class MediaSide {
@@ -60,6 +61,8 @@ export class Monologue {
   peer: Monologue | null = null;
   /** The party's last SDP, as received. */
   sdp: string | undefined;
+  /** A subscriber (ng `subscribe request`): what it receives a copy of (engine/subscriptions). */
+  subscription: Subscription | undefined;
 
   constructor(
     /** Empty until the answer brings the to-tag. */

@@ -16,6 +16,13 @@ import { EngineError, type RtcpMuxMode, type SignalOptions, type SignalResult } 
 import { type MediaPlan, rewriteSdp } from './sdp-rewrite.js';
 import { bridgeSrtp, planSrtpAnswer, planSrtpOffer } from './srtp-bridge.js';
 import { EngineStats } from './stats.js';
+import {
+  newSubscriptionTag,
+  startCopying,
+  stopCopying,
+  subscribedSections,
+  subscriptionOffer,
+} from './subscriptions.js';
 
 export interface EngineConfig {
   interfaces: InterfaceSet;
@@ -413,7 +420,96 @@ export class Engine {
     for (const l of this.signalListeners) l(call);
   }
 
+  /**
+   * ng `subscribe request`: a new monologue (tag `toTag`, else generated) that will receive a copy of what
+   * the `fromTags` parties send; returns its sendonly offer. An existing subscriber with that tag is replaced.
+   */
+  async subscribeRequest(o: {
+    callId: string;
+    fromTags: string[] | 'all';
+    toTag?: string;
+    label?: string;
+  }): Promise<{ sdp: string; toTag: string; fromTags: string[] }> {
+    const call = this.calls.get(o.callId);
+    if (!call) throw new EngineError('Unknown call-ID');
+    const sources =
+      o.fromTags === 'all'
+        ? call.monologues.filter((m) => !m.subscription && m.tag !== '')
+        : o.fromTags.map((t) => {
+            const m = call.byTag(t);
+            if (!m || m.subscription) throw new EngineError('From-tag not found');
+            return m;
+          });
+    if (sources.length === 0) throw new EngineError('No call participants to subscribe to');
+    const sections = subscribedSections(sources, parseSdp);
+    if (sections.length === 0) throw new EngineError('The subscribed participants have no media');
+    const tag = o.toTag ?? newSubscriptionTag();
+    const old = call.byTag(tag);
+    if (old && !old.subscription) throw new EngineError(`Tag '${tag}' is a call participant`);
+    if (old) this.unsubscribe({ callId: o.callId, toTag: tag });
+    call.busy++;
+    try {
+      const sub = call.add(new Monologue(tag, undefined));
+      sub.subscription = { sources: sections.map((s) => s.side), taps: [] };
+      if (o.label !== undefined) sub.label = o.label;
+      const iface = sections[0]!.side.iface;
+      for (const [i, s] of sections.entries()) {
+        const side = new MediaSide(i + 1, s.side.iface);
+        side.kind = s.side.kind;
+        side.proto = s.side.proto;
+        side.direction = 'recvonly';
+        sub.media.push(side);
+        await this.ensurePair(side, s.side.iface, false);
+      }
+      const sdp = subscriptionOffer(
+        sections,
+        sub.media.map((s) => ({ rtpPort: s.pair!.rtp.localPort, rtcpPort: s.pair!.rtcp.localPort })),
+        iface.advertised,
+        iface.family,
+      );
+      call.lastSignal = Date.now();
+      return { sdp, toTag: tag, fromTags: sources.map((m) => m.tag) };
+    } finally {
+      call.busy--;
+    }
+  }
+
+  /** ng `subscribe answer`: the subscriber's SDP gives where the copies go; copying starts. */
+  subscribeAnswer(o: { callId: string; toTag: string; sdp: string }): void {
+    const call = this.calls.get(o.callId);
+    if (!call) throw new EngineError('Unknown call-ID');
+    const sub = call.byTag(o.toTag);
+    if (!sub?.subscription) throw new EngineError('To-tag not found');
+    const sdp = parseSdp(o.sdp);
+    for (const [i, side] of sub.media.entries()) {
+      const m = sdp.media[i];
+      if (!m || m.port === 0) {
+        this.reject(side);
+        continue;
+      }
+      applyEndpoints(side, endpointsOf(sdp, m, undefined), {
+        learning: 'latch',
+        strict: false,
+        relearn: true,
+      });
+    }
+    sub.sdp = o.sdp;
+    call.lastSignal = Date.now();
+    startCopying(sub.subscription, sub);
+  }
+
+  /** ng `unsubscribe`: the copies stop and the subscriber's ports go back (an unknown tag: nothing to do, as rtpengine). */
+  unsubscribe(o: { callId: string; toTag: string }): void {
+    const call = this.calls.get(o.callId);
+    if (!call) throw new EngineError('Unknown call-ID');
+    const sub = call.byTag(o.toTag);
+    if (!sub?.subscription) return;
+    stopCopying(sub.subscription);
+    this.removeMonologue(call, sub);
+  }
+
   private removeMonologue(call: Call, m: Monologue): void {
+    if (m.subscription) stopCopying(m.subscription);
     for (const s of m.media) this.releasePair(s);
     call.monologues = call.monologues.filter((x) => x !== m);
     for (const [tag, x] of call.aliases) if (x === m) call.aliases.delete(tag);

@@ -1,0 +1,41 @@
+/** ng `subscribe request`, `subscribe answer` and `unsubscribe` (engine/subscriptions does the work). */
+import type { Engine } from '../engine/engine.js';
+import type { BDict } from '../wire/bencode.js';
+import { list, normalizeDict, normalizeKey, requireStr, str } from './ng-options.js';
+
+export const SUBSCRIBE_COMMANDS = new Set(['subscribe request', 'subscribe answer', 'unsubscribe']);
+
+export async function handleSubscribe(engine: Engine, command: string, body: BDict): Promise<BDict> {
+  const m = normalizeDict(body);
+  const callId = requireStr(m, 'call id', 'call-id');
+  if (command === 'subscribe request') {
+    const flags = new Set(list(m, 'flags').map(normalizeKey));
+    const all = flags.has('all') || normalizeKey(str(m, 'all') ?? '') === 'all';
+    // Participants by `from-tags` (a list, or flags `from-tags-X`), else the one `from-tag`, else `all`.
+    const tags = [
+      ...list(m, 'from tags'),
+      ...[...flags].filter((f) => f.startsWith('from tags ')).map((f) => f.slice('from tags '.length)),
+    ];
+    const one = str(m, 'from tag');
+    if (one && tags.length === 0) tags.push(one);
+    if (!all && tags.length === 0) return { result: 'error', 'error-reason': 'No from-tag in message' };
+    const toTag = str(m, 'to tag');
+    const label = str(m, 'set label');
+    const r = await engine.subscribeRequest({
+      callId,
+      fromTags: all ? 'all' : tags,
+      ...(toTag ? { toTag } : {}),
+      ...(label !== undefined ? { label } : {}),
+    });
+    const reply: BDict = { result: 'ok', sdp: r.sdp };
+    if (r.fromTags.length === 1) reply['from-tag'] = r.fromTags[0]!;
+    reply['from-tags'] = r.fromTags;
+    reply['to-tag'] = r.toTag;
+    return reply;
+  }
+  const toTag = requireStr(m, 'to tag', 'to-tag');
+  if (command === 'subscribe answer') {
+    engine.subscribeAnswer({ callId, toTag, sdp: requireStr(m, 'sdp', 'SDP body') });
+  } else engine.unsubscribe({ callId, toTag });
+  return { result: 'ok' };
+}

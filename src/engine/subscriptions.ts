@@ -1,0 +1,124 @@
+/**
+ * Media subscriptions (ng `subscribe request`, `subscribe answer`, `unsubscribe`): a third party receives a
+ * copy of what one or more call participants send, as its own monologue in the call. The request creates the
+ * subscriber's legs and a sendonly offer mirroring each subscribed media section (the codecs in use); the
+ * answer points those legs at the subscriber and starts copying: a tap on each source leg sends every packet
+ * (after decryption, as forwarded) out through the matching subscriber leg as well. Nothing the subscriber
+ * sends is forwarded anywhere.
+ */
+import { randomBytes } from 'node:crypto';
+import type { PacketTap, RelayLeg } from '../dataplane/relay-leg.js';
+import type { Sdp, SdpMedia } from '../wire/sdp.js';
+import type { MediaSide, Monologue } from './call.js';
+
+/** What a subscriber monologue copies: per media section of it, the source section (same order). */
+export interface Subscription {
+  sources: MediaSide[];
+  /** Installed copy taps, to take off again. */
+  taps: { leg: RelayLeg; tap: PacketTap }[];
+}
+
+/** A fresh subscription tag, as rtpengine generates them (64 hex digits). */
+export function newSubscriptionTag(): string {
+  return randomBytes(32).toString('hex');
+}
+
+/** Attribute lines copied from a source section into the subscriber's offer (per kept payload type). */
+const PER_FORMAT = new Set(['rtpmap', 'fmtp']);
+
+/**
+ * The payload types of a source section in use: the source's own list, narrowed to those its peer's SDP kept
+ * on the same m= line when there is one (an offerer's unanswered formats are not in use).
+ */
+export function formatsInUse(source: SdpMedia, peer: SdpMedia | undefined): string[] {
+  if (!peer || peer.port === 0) return source.formats;
+  const kept = new Set(peer.formats);
+  const both = source.formats.filter((f) => kept.has(f));
+  return both.length > 0 ? both : source.formats;
+}
+
+export interface SubscribedSection {
+  side: MediaSide;
+  /** The source's m= line as its party's SDP gave it, and its peer's (for the formats in use). */
+  media: SdpMedia;
+  peerMedia: SdpMedia | undefined;
+}
+
+/** The sendonly offer to the subscriber: one m= line per subscribed section, on the subscriber's ports. */
+export function subscriptionOffer(
+  sections: SubscribedSection[],
+  legs: { rtpPort: number; rtcpPort: number }[],
+  address: string,
+  family: 4 | 6,
+): string {
+  const ip = family === 6 ? 'IP6' : 'IP4';
+  const id = BigInt.asUintN(63, randomBytes(8).readBigUInt64BE()).toString();
+  const out = [`v=0`, `o=- ${id} ${id} IN ${ip} ${address}`, 's=sipmedia', 't=0 0'];
+  for (const [i, s] of sections.entries()) {
+    const formats = formatsInUse(s.media, s.peerMedia);
+    const proto = /SAVP|TLS/i.test(s.side.proto) ? 'RTP/AVP' : s.side.proto;
+    out.push(`m=${s.media.kind} ${legs[i]!.rtpPort} ${proto} ${formats.join(' ')}`, `c=IN ${ip} ${address}`);
+    for (const l of s.media.lines) {
+      if (l.type !== 'a') continue;
+      const colon = l.value.indexOf(':');
+      const name = colon < 0 ? l.value : l.value.slice(0, colon);
+      if (PER_FORMAT.has(name) && formats.includes(l.value.slice(colon + 1).split(/\s/)[0] ?? ''))
+        out.push(`a=${l.value}`);
+      else if (name === 'ptime' || name === 'maxptime') out.push(`a=${l.value}`);
+    }
+    out.push('a=sendonly', `a=rtcp:${legs[i]!.rtcpPort}`);
+  }
+  return `${out.join('\r\n')}\r\n`;
+}
+
+/** Starts copying: every packet a source party sends also goes out to the subscriber (RTP and RTCP). */
+export function startCopying(sub: Subscription, subscriber: Monologue): void {
+  stopCopying(sub);
+  for (const [i, source] of sub.sources.entries()) {
+    const from = source.pair;
+    const to = subscriber.media[i]?.pair;
+    if (!from || !to) continue;
+    const rtpTap: PacketTap = (msg, _leg, isRtcp) => {
+      // RTCP multiplexed on the source's RTP port goes to the subscriber's RTCP port (no rtcp-mux offered).
+      (isRtcp ? to.rtcp : to.rtp).sendToParty(msg);
+      return true;
+    };
+    const rtcpTap: PacketTap = (msg) => {
+      to.rtcp.sendToParty(msg);
+      return true;
+    };
+    for (const [leg, tap] of [
+      [from.rtp, rtpTap],
+      [from.rtcp, rtcpTap],
+    ] as const) {
+      leg.taps = [...leg.taps, tap];
+      leg.onChange?.(leg);
+      sub.taps.push({ leg, tap });
+    }
+  }
+}
+
+/** Takes the copy taps off the source legs. */
+export function stopCopying(sub: Subscription): void {
+  for (const { leg, tap } of sub.taps.splice(0)) {
+    if (leg.closed) continue;
+    leg.taps = leg.taps.filter((t) => t !== tap);
+    leg.onChange?.(leg);
+  }
+}
+
+/** The subscribed parties' m= lines, in the order of their SDPs (sections without legs are left out). */
+export function subscribedSections(sources: Monologue[], parse: (sdp: string) => Sdp): SubscribedSection[] {
+  const out: SubscribedSection[] = [];
+  for (const m of sources) {
+    if (!m.sdp) continue;
+    const sdp = parse(m.sdp);
+    const peerSdp = m.peer?.sdp ? parse(m.peer.sdp) : undefined;
+    for (const [i, media] of sdp.media.entries()) {
+      const side = m.media[i];
+      if (!side?.pair || media.port === 0) continue;
+      out.push({ side, media, peerMedia: peerSdp?.media[i] });
+    }
+  }
+  return out;
+}
