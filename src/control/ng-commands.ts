@@ -25,7 +25,6 @@ import { expandRtppFlags } from './rtpp-flags.js';
 const NOT_YET = new Set([
   'start forwarding',
   'stop forwarding',
-  'publish',
   'connect',
   'cli',
   'transform',

@@ -1,13 +1,38 @@
 /** ng `subscribe request`, `subscribe answer` and `unsubscribe` (engine/subscriptions does the work). */
 import type { Engine } from '../engine/engine.js';
-import type { BDict } from '../wire/bencode.js';
+import type { BDict, BValue } from '../wire/bencode.js';
 import { list, normalizeDict, normalizeKey, requireStr, str } from './ng-options.js';
 
-export const SUBSCRIBE_COMMANDS = new Set(['subscribe request', 'subscribe answer', 'unsubscribe']);
+export const SUBSCRIBE_COMMANDS = new Set([
+  'publish',
+  'subscribe request',
+  'subscribe answer',
+  'unsubscribe',
+]);
+
+/** `codec: { accept: [...] }` (or flags `codec-accept-NAME`): the publisher's codec preferences. */
+function acceptList(m: Map<string, BValue>, flags: Set<string>): string[] {
+  const out: string[] = [];
+  const codec = m.get('codec');
+  if (codec && typeof codec === 'object' && !Array.isArray(codec) && !Buffer.isBuffer(codec))
+    out.push(...list(normalizeDict(codec as BDict), 'accept'));
+  for (const f of flags) if (f.startsWith('codec accept ')) out.push(f.slice('codec accept '.length));
+  return out.filter((c) => c.toLowerCase() !== 'any');
+}
 
 export async function handleSubscribe(engine: Engine, command: string, body: BDict): Promise<BDict> {
   const m = normalizeDict(body);
   const callId = requireStr(m, 'call id', 'call-id');
+  if (command === 'publish') {
+    const flags = new Set(list(m, 'flags').map(normalizeKey));
+    const sdp = await engine.publish({
+      callId,
+      fromTag: requireStr(m, 'from tag', 'from-tag'),
+      sdp: requireStr(m, 'sdp', 'SDP body'),
+      accept: acceptList(m, flags),
+    });
+    return { result: 'ok', sdp };
+  }
   if (command === 'subscribe request') {
     const flags = new Set(list(m, 'flags').map(normalizeKey));
     const all = flags.has('all') || normalizeKey(str(m, 'all') ?? '') === 'all';

@@ -63,6 +63,8 @@ export class Monologue {
   sdp: string | undefined;
   /** A subscriber (ng `subscribe request`): what it receives a copy of (engine/subscriptions). */
   subscription: Subscription | undefined;
+  /** A publisher (ng `publish`): the payload type each of its sections was answered with. */
+  published: string[] | undefined;
 
   constructor(
     /** Empty until the answer brings the to-tag. */

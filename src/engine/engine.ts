@@ -17,11 +17,12 @@ import { type MediaPlan, rewriteSdp } from './sdp-rewrite.js';
 import { bridgeSrtp, planSrtpAnswer, planSrtpOffer } from './srtp-bridge.js';
 import { EngineStats } from './stats.js';
 import {
+  generatedSdp,
   newSubscriptionTag,
+  publishedFormat,
   startCopying,
   stopCopying,
   subscribedSections,
-  subscriptionOffer,
 } from './subscriptions.js';
 
 export interface EngineConfig {
@@ -77,18 +78,8 @@ export class Engine {
     const sdp = parseSdp(o.sdp);
     const warnings: string[] = [];
     if (o.loopProtect && hasLoopMarker(sdp)) return { sdp: o.sdp, warnings };
-    let call = this.calls.get(o.callId);
-    const isNew = !call;
-    if (!call) {
-      const max = this.config.maxSessions;
-      if (max >= 0 && this.calls.size >= max) {
-        this.stats.rejected++;
-        throw new EngineError('Parallel session limit reached', true);
-      }
-      call = new Call(o.callId);
-      this.calls.set(o.callId, call);
-      this.stats.managed++;
-    }
+    const isNew = !this.calls.has(o.callId);
+    const call = this.callFor(o.callId);
     call.busy++;
     try {
       const r = await this.doOffer(call, sdp, o, warnings);
@@ -101,6 +92,21 @@ export class Engine {
     } finally {
       call.busy--;
     }
+  }
+
+  /** The call of this call-id, made when new (within `--max-sessions`). */
+  private callFor(callId: string): Call {
+    let call = this.calls.get(callId);
+    if (call) return call;
+    const max = this.config.maxSessions;
+    if (max >= 0 && this.calls.size >= max) {
+      this.stats.rejected++;
+      throw new EngineError('Parallel session limit reached', true);
+    }
+    call = new Call(callId);
+    this.calls.set(callId, call);
+    this.stats.managed++;
+    return call;
   }
 
   private async doOffer(call: Call, sdp: Sdp, o: SignalOptions, warnings: string[]): Promise<SignalResult> {
@@ -461,14 +467,62 @@ export class Engine {
         sub.media.push(side);
         await this.ensurePair(side, s.side.iface, false);
       }
-      const sdp = subscriptionOffer(
-        sections,
-        sub.media.map((s) => ({ rtpPort: s.pair!.rtp.localPort, rtcpPort: s.pair!.rtcp.localPort })),
-        iface.advertised,
-        iface.family,
-      );
+      const sdp = generatedSdp(sections, portsOf(sub), iface.advertised, iface.family, 'sendonly');
       call.lastSignal = Date.now();
       return { sdp, toTag: tag, fromTags: sources.map((m) => m.tag) };
+    } finally {
+      call.busy--;
+    }
+  }
+
+  /**
+   * ng `publish`: a participant outside offer/answer whose media others may subscribe to. Its SDP is answered
+   * recvonly by us with one codec per section (the first of `accept` it offers, else its first); a
+   * re-publish keeps the ports.
+   */
+  async publish(o: { callId: string; fromTag: string; sdp: string; accept?: string[] }): Promise<string> {
+    const sdp = parseSdp(o.sdp);
+    const call = this.callFor(o.callId);
+    const existing = call.byTag(o.fromTag);
+    if (existing && (existing.peer || existing.subscription))
+      throw new EngineError(`Tag '${o.fromTag}' is in an offer/answer or a subscription`);
+    const isNew = call.monologues.length === 0;
+    call.busy++;
+    try {
+      const pub = existing ?? call.add(new Monologue(o.fromTag, undefined));
+      pub.sdp = o.sdp;
+      pub.published = [];
+      const iface = this.pickInterface(undefined, familyOf(sdp));
+      const sections = [];
+      for (const [i, m] of sdp.media.entries()) {
+        const side = pub.media[i] ?? new MediaSide(i + 1, iface);
+        pub.media[i] = side;
+        side.kind = m.kind;
+        side.proto = m.proto;
+        const format = publishedFormat(m, o.accept ?? []);
+        pub.published.push(format);
+        if (m.port === 0) {
+          this.reject(side);
+          continue;
+        }
+        await this.ensurePair(side, iface, false);
+        applyEndpoints(side, endpointsOf(sdp, m, undefined), {
+          learning: 'latch',
+          strict: false,
+          relearn: false,
+        });
+        side.direction = sdp.directionOf(m);
+        sections.push({ side, media: m, formats: [format] });
+      }
+      if (sections.length === 0) throw new EngineError('The published SDP has no media');
+      call.lastSignal = Date.now();
+      call.answered = true;
+      const mine = { media: sections.map((s) => s.side) };
+      this.signalled(call);
+      return generatedSdp(sections, portsOf(mine), iface.advertised, iface.family, 'recvonly');
+    } catch (e) {
+      if (isNew) this.destroy(call, 'forced');
+      throw e;
     } finally {
       call.busy--;
     }
@@ -568,6 +622,11 @@ export class Engine {
     if (!i) throw new EngineError(`No interface for address family IPv${family}`);
     return i;
   }
+}
+
+/** The RTP and RTCP ports of a monologue's sections (each has legs). */
+function portsOf(m: { media: MediaSide[] }): { rtpPort: number; rtcpPort: number }[] {
+  return m.media.map((s) => ({ rtpPort: s.pair!.rtp.localPort, rtcpPort: s.pair!.rtcp.localPort }));
 }
 
 function parseSdp(text: string): Sdp {

@@ -1,6 +1,7 @@
 /**
- * Media subscriptions (ng `subscribe request`, `subscribe answer`, `unsubscribe`): a third party receives a
- * copy of what one or more call participants send, as its own monologue in the call. The request creates the
+ * Media subscriptions (ng `publish`, `subscribe request`, `subscribe answer`, `unsubscribe`): a third party
+ * receives a copy of what one or more call participants (or a publisher) send, as its own monologue in the
+ * call. A publisher is a participant without a peer: its SDP is answered recvonly with one codec per section. The request creates the
  * subscriber's legs and a sendonly offer mirroring each subscribed media section (the codecs in use); the
  * answer points those legs at the subscriber and starts copying: a tap on each source leg sends every packet
  * (after decryption, as forwarded) out through the matching subscriber leg as well. Nothing the subscriber
@@ -39,23 +40,58 @@ export function formatsInUse(source: SdpMedia, peer: SdpMedia | undefined): stri
 
 export interface SubscribedSection {
   side: MediaSide;
-  /** The source's m= line as its party's SDP gave it, and its peer's (for the formats in use). */
+  /** The source's m= line as its party's SDP gave it (its rtpmap/fmtp/ptime lines are copied). */
   media: SdpMedia;
-  peerMedia: SdpMedia | undefined;
+  /** The payload types in use, in order. */
+  formats: string[];
 }
 
-/** The sendonly offer to the subscriber: one m= line per subscribed section, on the subscriber's ports. */
-export function subscriptionOffer(
+/** Encoding names of the static payload types a publisher may leave without rtpmap (RFC 3551). */
+const STATIC_NAMES: Record<string, string> = {
+  '0': 'PCMU',
+  '3': 'GSM',
+  '4': 'G723',
+  '8': 'PCMA',
+  '9': 'G722',
+  '18': 'G729',
+};
+
+function encodingName(m: SdpMedia, pt: string): string {
+  for (const l of m.lines) {
+    if (l.type !== 'a' || !l.value.startsWith(`rtpmap:${pt} `)) continue;
+    return (l.value.slice(`rtpmap:${pt} `.length).split('/')[0] ?? '').toUpperCase();
+  }
+  return STATIC_NAMES[pt] ?? '';
+}
+
+/**
+ * The one payload type a published section is answered with: the first of `accept` (codec names, in order of
+ * preference) the publisher offers, else its first format, as rtpengine picks.
+ */
+export function publishedFormat(m: SdpMedia, accept: string[]): string {
+  for (const want of accept) {
+    const hit = m.formats.find((pt) => encodingName(m, pt) === want.toUpperCase());
+    if (hit !== undefined) return hit;
+  }
+  return m.formats[0] ?? '0';
+}
+
+/**
+ * An SDP of our own, one m= line per section on our ports: the sendonly offer to a subscriber, or the
+ * recvonly answer to a publisher.
+ */
+export function generatedSdp(
   sections: SubscribedSection[],
   legs: { rtpPort: number; rtcpPort: number }[],
   address: string,
   family: 4 | 6,
+  direction: 'sendonly' | 'recvonly',
 ): string {
   const ip = family === 6 ? 'IP6' : 'IP4';
   const id = BigInt.asUintN(63, randomBytes(8).readBigUInt64BE()).toString();
   const out = [`v=0`, `o=- ${id} ${id} IN ${ip} ${address}`, 's=sipmedia', 't=0 0'];
   for (const [i, s] of sections.entries()) {
-    const formats = formatsInUse(s.media, s.peerMedia);
+    const formats = s.formats;
     const proto = /SAVP|TLS/i.test(s.side.proto) ? 'RTP/AVP' : s.side.proto;
     out.push(`m=${s.media.kind} ${legs[i]!.rtpPort} ${proto} ${formats.join(' ')}`, `c=IN ${ip} ${address}`);
     for (const l of s.media.lines) {
@@ -66,7 +102,7 @@ export function subscriptionOffer(
         out.push(`a=${l.value}`);
       else if (name === 'ptime' || name === 'maxptime') out.push(`a=${l.value}`);
     }
-    out.push('a=sendonly', `a=rtcp:${legs[i]!.rtcpPort}`);
+    out.push(`a=${direction}`, `a=rtcp:${legs[i]!.rtcpPort}`);
   }
   return `${out.join('\r\n')}\r\n`;
 }
@@ -117,7 +153,9 @@ export function subscribedSections(sources: Monologue[], parse: (sdp: string) =>
     for (const [i, media] of sdp.media.entries()) {
       const side = m.media[i];
       if (!side?.pair || media.port === 0) continue;
-      out.push({ side, media, peerMedia: peerSdp?.media[i] });
+      const published = m.published?.[i];
+      const formats = published !== undefined ? [published] : formatsInUse(media, peerSdp?.media[i]);
+      out.push({ side, media, formats });
     }
   }
   return out;

@@ -113,7 +113,7 @@ const badCases: [string, Buffer, RegExp][] = [
   ['bad JSON', Buffer.from('c11 {"command":'), /JSON/],
   [
     'a command not implemented yet',
-    formatNgMessage('c12', { command: 'publish', 'call-id': 'x' }),
+    formatNgMessage('c12', { command: 'connect', 'call-id': 'x' }),
     /not supported yet/,
   ],
   [

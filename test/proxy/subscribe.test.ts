@@ -83,6 +83,36 @@ describe('media subscriptions compared with rtpengine', { skip: !rtpengineInstal
       assert.deepEqual({ ...e1 }, { ...e2 }, JSON.stringify(bad));
     }
   });
+
+  test('publish: a recvonly answer with one codec (the first, or the first accepted), ports kept on re-publish', async () => {
+    const pub = (callId: string, extra: BDict = {}) => ({
+      command: 'publish',
+      'call-id': callId,
+      'from-tag': 'P',
+      sdp: sdp(41020, '0 8 101', 'sendonly'),
+      ...extra,
+    });
+    const line = (r: BDict) => /^m=audio (\d+) (.*)\r$/m.exec(String(r.sdp));
+    for (const [req, want] of [
+      [pub('pub-1'), 'RTP/AVP 0'],
+      [pub('pub-2', { codec: { accept: ['PCMA'] } }), 'RTP/AVP 8'],
+    ] as const) {
+      const [a, b] = [await ok(ours, req), await ok(theirs, req)];
+      assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort());
+      assert.equal(line(a)?.[2], want);
+      assert.equal(line(a)?.[2], line(b)?.[2], 'the codec rtpengine answers with');
+      assert.match(String(a.sdp), /^a=recvonly\r$/m);
+      assert.match(String(a.sdp), /^a=rtcp:\d+\r$/m);
+    }
+    const again = await ok(ours, pub('pub-1'));
+    const first = await ok(ours, pub('pub-1'));
+    assert.equal(line(again)?.[1], line(first)?.[1], 'a re-publish keeps the port');
+    const sub = { command: 'subscribe request', 'call-id': 'pub-1', 'from-tag': 'P' };
+    const [x, y] = [await ok(ours, sub), await ok(theirs, sub)];
+    assert.deepEqual(shape(x), shape(y), 'subscribing to a publisher: its one codec, sendonly');
+    const noSdp = { command: 'publish', 'call-id': 'pub-3', 'from-tag': 'P' };
+    assert.deepEqual({ ...(await ours.ng.request(noSdp)) }, { ...(await theirs.ng.request(noSdp)) });
+  });
 });
 
 for (const dataplane of ['native', 'js']) {
@@ -159,6 +189,41 @@ for (const dataplane of ['native', 'js']) {
         await ok(p, { command: 'delete', 'call-id': callId });
       } finally {
         for (const e of [a, aRtcp, b, c, cRtcp]) e.close();
+      }
+    });
+
+    test("a publisher's media reaches its subscriber", async () => {
+      const pubEp = await Endpoint.open(p.spare[10]!);
+      const c = await Endpoint.open(p.spare[12]!);
+      try {
+        const callId = `pub-${dataplane}`;
+        const r = await ok(p, {
+          command: 'publish',
+          'call-id': callId,
+          'from-tag': 'P',
+          sdp: sdp(pubEp.port, '0 8 101', 'sendonly'),
+        });
+        const toUs = sdpPorts(String(r.sdp)).rtp;
+        const s = await ok(p, {
+          command: 'subscribe request',
+          'call-id': callId,
+          'from-tag': 'P',
+          'to-tag': 'C',
+        });
+        assert.match(String(s.sdp), /^m=audio \d+ RTP\/AVP 0\r$/m);
+        await ok(p, {
+          command: 'subscribe answer',
+          'call-id': callId,
+          'to-tag': 'C',
+          sdp: sdp(c.port, '0', 'recvonly'),
+        });
+        const k = rtp(0, 1, 160, 0xc0c0c0c0, Buffer.alloc(160, 0x7e));
+        pubEp.send(k, toUs);
+        assert.deepEqual((await c.next()).msg, k);
+        await ok(p, { command: 'delete', 'call-id': callId });
+      } finally {
+        pubEp.close();
+        c.close();
       }
     });
   });
