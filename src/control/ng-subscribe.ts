@@ -60,7 +60,14 @@ export async function handleSubscribe(engine: Engine, command: string, body: BDi
   }
   const toTag = requireStr(m, 'to tag', 'to-tag');
   if (command === 'subscribe answer') {
-    engine.subscribeAnswer({ callId, toTag, sdp: requireStr(m, 'sdp', 'SDP body') });
+    const flags = new Set(list(m, 'flags').map(normalizeKey));
+    const warnings = engine.subscribeAnswer({
+      callId,
+      toTag,
+      sdp: requireStr(m, 'sdp', 'SDP body'),
+      allowTranscoding: flags.has('allow transcoding'),
+    });
+    if (warnings.length) return { result: 'ok', warning: warnings.join('; ') };
   } else engine.unsubscribe({ callId, toTag });
   return { result: 'ok' };
 }

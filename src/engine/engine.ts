@@ -456,7 +456,11 @@ export class Engine {
     call.busy++;
     try {
       const sub = call.add(new Monologue(tag, undefined));
-      sub.subscription = { sources: sections.map((s) => s.side), taps: [] };
+      sub.subscription = {
+        sources: sections.map((s) => s.side),
+        offered: sections.map((s) => s.formats),
+        taps: [],
+      };
       if (o.label !== undefined) sub.label = o.label;
       const iface = sections[0]!.side.iface;
       for (const [i, s] of sections.entries()) {
@@ -528,13 +532,30 @@ export class Engine {
     }
   }
 
-  /** ng `subscribe answer`: the subscriber's SDP gives where the copies go; copying starts. */
-  subscribeAnswer(o: { callId: string; toTag: string; sdp: string }): void {
+  /**
+   * ng `subscribe answer`: the subscriber's SDP gives where the copies go; copying starts. As with rtpengine,
+   * the answer must take every codec offered unless `allowTranscoding` (then one in common is enough; the
+   * copies are not converted, which the returned warning says).
+   */
+  subscribeAnswer(o: { callId: string; toTag: string; sdp: string; allowTranscoding?: boolean }): string[] {
     const call = this.calls.get(o.callId);
     if (!call) throw new EngineError('Unknown call-ID');
     const sub = call.byTag(o.toTag);
     if (!sub?.subscription) throw new EngineError('To-tag not found');
     const sdp = parseSdp(o.sdp);
+    const warnings: string[] = [];
+    for (const [i, offered] of sub.subscription.offered.entries()) {
+      const m = sdp.media[i];
+      if (!m || m.port === 0) continue;
+      const taken = offered.filter((f) => m.formats.includes(f));
+      const all = taken.length === offered.length;
+      if (taken.length === 0 || (!all && !o.allowTranscoding))
+        throw new EngineError('Failed to process subscription answer');
+      if (!all)
+        warnings.push(
+          `m=${m.kind} line ${i + 1}: copies are not transcoded, the subscriber gets the codecs the source sends`,
+        );
+    }
     for (const [i, side] of sub.media.entries()) {
       const m = sdp.media[i];
       if (!m || m.port === 0) {
@@ -550,6 +571,7 @@ export class Engine {
     sub.sdp = o.sdp;
     call.lastSignal = Date.now();
     startCopying(sub.subscription, sub);
+    return warnings;
   }
 
   /** ng `unsubscribe`: the copies stop and the subscriber's ports go back (an unknown tag: nothing to do, as rtpengine). */

@@ -15,6 +15,8 @@ import type { MediaSide, Monologue } from './call.js';
 /** What a subscriber monologue copies: per media section of it, the source section (same order). */
 export interface Subscription {
   sources: MediaSide[];
+  /** The payload types offered to the subscriber, per section (its answer must take them all). */
+  offered: string[][];
   /** Installed copy taps, to take off again. */
   taps: { leg: RelayLeg; tap: PacketTap }[];
 }

@@ -74,6 +74,25 @@ describe('media subscriptions compared with rtpengine', { skip: !rtpengineInstal
     assert.deepEqual(x['from-tags'], y['from-tags']);
     assert.equal(x['to-tag'], 'mon');
     assert.equal(String(x.sdp).match(/^m=/gm)?.length, String(y.sdp).match(/^m=/gm)?.length);
+    // The answer must take every codec offered, unless `allow transcoding`.
+    const answer = (formats: string, flags: string[] = []) => ({
+      command: 'subscribe answer',
+      'call-id': 'sub-compare',
+      'to-tag': 'mon',
+      sdp: `${sdp(41030, formats, 'recvonly')}m=audio 41032 RTP/AVP ${formats}\r\na=recvonly\r\n`,
+      flags,
+    });
+    for (const req of [answer('8'), answer('9')]) {
+      const [e1, e2] = [await ours.ng.request(req), await theirs.ng.request(req)];
+      assert.deepEqual({ ...e1 }, { ...e2 }, JSON.stringify(req));
+      assert.equal(e1['error-reason'], 'Failed to process subscription answer');
+    }
+    const [t1, t2] = [
+      await ours.ng.request(answer('8', ['allow transcoding'])),
+      await theirs.ng.request(answer('8', ['allow transcoding'])),
+    ];
+    assert.equal(t1.result, t2.result);
+    assert.equal(t1.result, 'ok');
     for (const bad of <BDict[]>[
       { command: 'subscribe request', 'call-id': 'nope', 'from-tag': 'A' },
       { command: 'subscribe answer', 'call-id': 'sub-compare', 'to-tag': 'zzz', sdp: sdp(1, '8') },
