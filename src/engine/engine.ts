@@ -17,6 +17,8 @@ import { type MediaPlan, rewriteSdp } from './sdp-rewrite.js';
 import { bridgeSrtp, planSrtpAnswer, planSrtpOffer } from './srtp-bridge.js';
 import { EngineStats } from './stats.js';
 import {
+  type Subscription,
+  copyConversions,
   generatedSdp,
   newSubscriptionTag,
   publishedFormat,
@@ -459,6 +461,8 @@ export class Engine {
       sub.subscription = {
         sources: sections.map((s) => s.side),
         offered: sections.map((s) => s.formats),
+        media: sections.map((s) => s.media),
+        convert: [],
         taps: [],
       };
       if (o.label !== undefined) sub.label = o.label;
@@ -544,18 +548,21 @@ export class Engine {
     if (!sub?.subscription) throw new EngineError('To-tag not found');
     const sdp = parseSdp(o.sdp);
     const warnings: string[] = [];
+    const convert: Subscription['convert'] = [];
     for (const [i, offered] of sub.subscription.offered.entries()) {
       const m = sdp.media[i];
       if (!m || m.port === 0) continue;
-      const taken = offered.filter((f) => m.formats.includes(f));
-      const all = taken.length === offered.length;
-      if (taken.length === 0 || (!all && !o.allowTranscoding))
-        throw new EngineError('Failed to process subscription answer');
-      if (!all)
-        warnings.push(
-          `m=${m.kind} line ${i + 1}: copies are not transcoded, the subscriber gets the codecs the source sends`,
-        );
+      if (offered.every((f) => m.formats.includes(f))) continue;
+      if (!o.allowTranscoding) throw new EngineError('Failed to process subscription answer');
+      // `allow transcoding`: what it did not take is converted to a PCMU/PCMA/G.722 it took, where we can.
+      const conversions = copyConversions(sub.subscription.media[i]!, offered, m);
+      convert[i] = conversions;
+      const covered = offered.filter((f) => m.formats.includes(f) || conversions.has(Number(f)));
+      if (covered.length === 0) throw new EngineError('Failed to process subscription answer');
+      if (covered.length < offered.length)
+        warnings.push(`m=${m.kind} line ${i + 1}: some source codecs reach the subscriber unconverted`);
     }
+    sub.subscription.convert = convert;
     for (const [i, side] of sub.media.entries()) {
       const m = sdp.media[i];
       if (!m || m.port === 0) {

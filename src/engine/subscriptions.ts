@@ -9,14 +9,24 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { PacketTap, RelayLeg } from '../dataplane/relay-leg.js';
+import { type NarrowbandCodec, narrowbandCodec, payloadConverter } from '../media/narrowband-convert.js';
 import type { Sdp, SdpMedia } from '../wire/sdp.js';
+import { rtpPayloadEnd, rtpPayloadOffset } from '../wire/rtp.js';
 import type { MediaSide, Monologue } from './call.js';
+import { codecOf } from './codec-filter.js';
 
 /** What a subscriber monologue copies: per media section of it, the source section (same order). */
 export interface Subscription {
   sources: MediaSide[];
   /** The payload types offered to the subscriber, per section (its answer must take them all). */
   offered: string[][];
+  /** The source sections' m= lines (codec names of the offered payload types). */
+  media: SdpMedia[];
+  /**
+   * Per section, payload type the source sends -> conversion to a codec the subscriber took (`allow
+   * transcoding`, between PCMU, PCMA and G.722); copies of other payload types go as they are.
+   */
+  convert: Map<number, { toPt: number; convert: (p: Uint8Array) => void }>[];
   /** Installed copy taps, to take off again. */
   taps: { leg: RelayLeg; tap: PacketTap }[];
 }
@@ -116,9 +126,11 @@ export function startCopying(sub: Subscription, subscriber: Monologue): void {
     const from = source.pair;
     const to = subscriber.media[i]?.pair;
     if (!from || !to) continue;
+    const conversions = sub.convert[i];
     const rtpTap: PacketTap = (msg, _leg, isRtcp) => {
       // RTCP multiplexed on the source's RTP port goes to the subscriber's RTCP port (no rtcp-mux offered).
-      (isRtcp ? to.rtcp : to.rtp).sendToParty(msg);
+      if (isRtcp) to.rtcp.sendToParty(msg);
+      else to.rtp.sendToParty(conversions?.size ? converted(msg, conversions) : msg);
       return true;
     };
     const rtcpTap: PacketTap = (msg) => {
@@ -134,6 +146,45 @@ export function startCopying(sub: Subscription, subscriber: Monologue): void {
       sub.taps.push({ leg, tap });
     }
   }
+}
+
+/** A converted copy of an RTP packet whose payload type has a conversion (else the packet itself). */
+function converted(msg: Buffer, conversions: Subscription['convert'][number]): Buffer {
+  const c = conversions.get(msg[1]! & 0x7f);
+  const start = rtpPayloadOffset(msg);
+  const end = start < 0 ? -1 : rtpPayloadEnd(msg, start);
+  if (!c || start < 0 || end < start) return msg;
+  const copy = Buffer.from(msg);
+  c.convert(copy.subarray(start, end));
+  copy[1] = (copy[1]! & 0x80) | c.toPt;
+  return copy;
+}
+
+/**
+ * For `allow transcoding`: conversions from each offered codec the subscriber did not take to the first
+ * PCMU/PCMA/G.722 it did take (`answer` is its m= line). Empty when nothing needs or allows conversion.
+ */
+export function copyConversions(
+  offered: SdpMedia,
+  formats: string[],
+  answer: SdpMedia,
+): Subscription['convert'][number] {
+  const out: Subscription['convert'][number] = new Map();
+  const codec = (m: SdpMedia, pt: string): NarrowbandCodec | undefined => {
+    const c = codecOf(m, Number(pt));
+    return c ? narrowbandCodec(c.encoding, c.clockRate) : undefined;
+  };
+  const target = answer.formats
+    .map((pt) => ({ pt: Number(pt), codec: codec(answer, pt) }))
+    .find((x) => x.codec);
+  if (!target?.codec) return out;
+  for (const pt of formats) {
+    if (answer.formats.includes(pt)) continue;
+    const from = codec(offered, pt);
+    const c = from ? payloadConverter(from, target.codec) : undefined;
+    if (c) out.set(Number(pt), { toPt: target.pt, convert: (p) => c.convert(p) });
+  }
+  return out;
 }
 
 /** Takes the copy taps off the source legs. */

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { payloadConverter } from '../../src/media/narrowband-convert.js';
 import type { BDict } from '../../src/wire/bencode.js';
 import { Endpoint, rtcpRR, rtp, sdpPorts } from '../helpers/endpoint.js';
 import { type RunningProxy, startProxy } from '../helpers/proxy.js';
@@ -208,6 +209,46 @@ for (const dataplane of ['native', 'js']) {
         await ok(p, { command: 'delete', 'call-id': callId });
       } finally {
         for (const e of [a, aRtcp, b, c, cRtcp]) e.close();
+      }
+    });
+
+    test('allow transcoding: a subscriber that takes only PCMA gets converted copies of PCMU', async () => {
+      const a = await Endpoint.open(p.spare[20]!);
+      const b = await Endpoint.open(p.spare[22]!);
+      const c = await Endpoint.open(p.spare[24]!);
+      try {
+        const callId = `sub-xcode-${dataplane}`;
+        await ok(p, { command: 'offer', 'call-id': callId, 'from-tag': 'A', sdp: sdp(a.port, '0') });
+        const answer = await ok(p, {
+          command: 'answer',
+          'call-id': callId,
+          'from-tag': 'A',
+          'to-tag': 'B',
+          sdp: sdp(b.port, '0'),
+        });
+        await ok(p, { command: 'subscribe request', 'call-id': callId, 'from-tag': 'A', 'to-tag': 'C' });
+        const take = {
+          command: 'subscribe answer',
+          'call-id': callId,
+          'to-tag': 'C',
+          sdp: sdp(c.port, '8', 'recvonly'),
+        };
+        const refused = await p.ng.request(take);
+        assert.equal(refused['error-reason'], 'Failed to process subscription answer', 'PCMA only, no flag');
+        await ok(p, { ...take, flags: ['allow transcoding'] });
+        const payload = Buffer.from(Array.from({ length: 160 }, (_, i) => (i * 37) & 0xff));
+        const k = rtp(0, 1, 160, 0xabcdef01, payload);
+        a.send(k, sdpPorts(String(answer.sdp)).rtp);
+        assert.deepEqual((await b.next()).msg, k, 'B gets PCMU as sent');
+        const got = (await c.next()).msg;
+        const want = Buffer.from(payload);
+        payloadConverter('PCMU', 'PCMA')!.convert(want);
+        assert.equal(got[1]! & 0x7f, 8, 'payload type PCMA');
+        assert.deepEqual(got.subarray(12), want, 'the payload converted');
+        assert.deepEqual(got.subarray(2, 12), k.subarray(2, 12), 'sequence, timestamp and SSRC kept');
+        await ok(p, { command: 'delete', 'call-id': callId });
+      } finally {
+        for (const e of [a, b, c]) e.close();
       }
     });
 
