@@ -34,12 +34,14 @@ export async function handleSubscribe(engine: Engine, command: string, body: BDi
     return { result: 'ok', sdp };
   }
   if (command === 'subscribe request') {
-    const flags = new Set(list(m, 'flags').map(normalizeKey));
+    const raw = list(m, 'flags');
+    const flags = new Set(raw.map(normalizeKey));
     const all = flags.has('all') || normalizeKey(str(m, 'all') ?? '') === 'all';
-    // Participants by `from-tags` (a list, or flags `from-tags-X`), else the one `from-tag`, else `all`.
+    // Participants by `from-tags` (a list, or flags `from-tags-X`: the tag keeps its case), else the one
+    // `from-tag`, else `all`.
     const tags = [
       ...list(m, 'from tags'),
-      ...[...flags].filter((f) => f.startsWith('from tags ')).map((f) => f.slice('from tags '.length)),
+      ...raw.flatMap((f) => /^from[-_ ]tags[-_ ](.+)$/i.exec(f)?.[1] ?? []),
     ];
     const one = str(m, 'from tag');
     if (one && tags.length === 0) tags.push(one);

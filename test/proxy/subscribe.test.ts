@@ -75,6 +75,16 @@ describe('media subscriptions compared with rtpengine', { skip: !rtpengineInstal
     assert.deepEqual(x['from-tags'], y['from-tags']);
     assert.equal(x['to-tag'], 'mon');
     assert.equal(String(x.sdp).match(/^m=/gm)?.length, String(y.sdp).match(/^m=/gm)?.length);
+    // Tags as flags (`from-tags-TAG`, as the rtpp-flags form sends them): the tags keep their case.
+    const byFlags = {
+      command: 'subscribe request',
+      'call-id': 'sub-compare',
+      flags: ['from-tags-A', 'from-tags-B'],
+      'to-tag': 'mon2',
+    };
+    const [f1, f2] = [await ok(ours, byFlags), await ok(theirs, byFlags)];
+    assert.deepEqual(f1['from-tags'], f2['from-tags']);
+    assert.deepEqual(f1['from-tags'], ['A', 'B']);
     // The answer must take every codec offered, unless `allow transcoding`.
     const answer = (formats: string, flags: string[] = []) => ({
       command: 'subscribe answer',
