@@ -19,6 +19,7 @@ import { EngineStats } from './stats.js';
 import {
   type Subscription,
   copyConversions,
+  followSources,
   generatedSdp,
   newSubscriptionTag,
   publishedFormat,
@@ -425,6 +426,7 @@ export class Engine {
   }
 
   private signalled(call: Call): void {
+    for (const m of call.monologues) if (m.subscription) followSources(m.subscription, m);
     for (const l of this.signalListeners) l(call);
   }
 

@@ -136,12 +136,12 @@ const passThrough: PacketTap = () => true;
 /** What the dataplane was given for a leg (native SRTP), so a new signal with the same keys changes nothing. */
 const inDataplane = new WeakMap<RelayLeg, string>();
 
-/** Hands a leg's SRTP to its dataplane (the native worker), or takes it back; false when it cannot. */
 /** The keys a leg uses: the RTCP component's own (DTLS without rtcp-mux) on the RTCP leg, else the section's. */
 function keysOf(s: SdesState, leg: RelayLeg): SdesState {
   return leg.isRtcp && s.rtcp?.rx && s.rtcp.tx ? s.rtcp : s;
 }
 
+/** Hands a leg's SRTP to its dataplane (the native worker), or takes it back; false when it cannot. */
 function dataplaneSrtp(leg: RelayLeg, s: SdesState | undefined): boolean {
   const ours = s?.ours[0];
   const key = s?.theirs && ours ? `${ours.suite}|${s.theirs}|${ours.inline}` : '';

@@ -187,6 +187,16 @@ export function copyConversions(
   return out;
 }
 
+/**
+ * After an offer or answer: a source section that moved to new legs (a re-offer that relocated its ports)
+ * gets its copy taps again, so an answered subscription follows it.
+ */
+export function followSources(sub: Subscription, subscriber: Monologue): void {
+  if (!subscriber.sdp) return;
+  const tapped = new Set(sub.taps.map((t) => t.leg));
+  if (sub.sources.some((s) => s.pair && !tapped.has(s.pair.rtp))) startCopying(sub, subscriber);
+}
+
 /** Takes the copy taps off the source legs. */
 export function stopCopying(sub: Subscription): void {
   for (const { leg, tap } of sub.taps.splice(0)) {

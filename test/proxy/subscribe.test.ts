@@ -262,6 +262,49 @@ for (const dataplane of ['native', 'js']) {
       }
     });
 
+    test('a re-offer that moves the subscribed party to new ports keeps the copies coming', async () => {
+      const a = await Endpoint.open(p.spare[30]!);
+      const a2 = await Endpoint.open(p.spare[32]!);
+      const b = await Endpoint.open(p.spare[34]!);
+      const c = await Endpoint.open(p.spare[36]!);
+      try {
+        const callId = `sub-move-${dataplane}`;
+        const { portForA } = await call(p, callId, a.port, b.port);
+        await ok(p, { command: 'subscribe request', 'call-id': callId, 'from-tag': 'A', 'to-tag': 'C' });
+        await ok(p, {
+          command: 'subscribe answer',
+          'call-id': callId,
+          'to-tag': 'C',
+          sdp: sdp(c.port, '8 101', 'recvonly'),
+        });
+        // A moves to another port; `no port latching` gives its side new ports on the proxy too.
+        await ok(p, {
+          command: 'offer',
+          'call-id': callId,
+          'from-tag': 'A',
+          'to-tag': 'B',
+          sdp: sdp(a2.port, '0 8 101'),
+          flags: ['no port latching'],
+        });
+        const reanswer = await ok(p, {
+          command: 'answer',
+          'call-id': callId,
+          'from-tag': 'A',
+          'to-tag': 'B',
+          sdp: sdp(b.port, '8 101'),
+        });
+        const moved = sdpPorts(String(reanswer.sdp)).rtp;
+        assert.notEqual(moved, portForA, 'A got new ports');
+        const k = rtp(8, 1, 160, 0xa2a2a2a2);
+        a2.send(k, moved);
+        assert.deepEqual((await b.next()).msg, k);
+        assert.deepEqual((await c.next()).msg, k, 'C still gets the copies');
+        await ok(p, { command: 'delete', 'call-id': callId });
+      } finally {
+        for (const e of [a, a2, b, c]) e.close();
+      }
+    });
+
     test("a publisher's media reaches its subscriber", async () => {
       const pubEp = await Endpoint.open(p.spare[10]!);
       const c = await Endpoint.open(p.spare[12]!);
