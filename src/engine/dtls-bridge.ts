@@ -48,7 +48,7 @@ export interface DtlsState extends Handshake {
   connected: boolean;
   /** Our ICE credentials towards the browser (kept over re-offers). */
   ice: IceCredentials;
-  /** SHA-256 of the browser's certificate, from its SDP (offering to a browser: from its answer). */
+  /** The browser's certificate fingerprint, from its SDP (offering to a browser: from its answer). */
   theirFingerprint: Fingerprint | undefined;
   /** Our `a=setup`: `passive` answering a browser, `actpass` offering to one (it answers `active`). */
   setup: 'passive' | 'actpass';
@@ -265,16 +265,10 @@ export function dtlsAnswerAttributes(st: DtlsState, address: string, port: numbe
 
 /** `sha-256 AB:CD:...`: our certificate's fingerprint with `hash` (node:crypto's name), as SDP gives it. */
 export function ourFingerprint(hash: string): string | undefined {
-  const addon = loadNativeRelay();
-  const digest =
-    hash === 'sha256'
-      ? addon?.dtlsFingerprint?.()
-      : createHashOf(hash, addon?.dtlsCertificate?.() ?? undefined);
-  return digest ? `${hash.replace('sha', 'sha-')} ${colonHex(digest)}` : undefined;
-}
-
-function createHashOf(hash: string, der: Buffer | undefined): Buffer | undefined {
-  return der ? createHash(hash).update(der).digest() : undefined;
+  const der = loadNativeRelay()?.dtlsCertificate?.();
+  return der
+    ? `${hash.replace('sha', 'sha-')} ${colonHex(createHash(hash).update(der).digest())}`
+    : undefined;
 }
 
 /** Until the handshake is done nothing reaches the browser or leaves it. */

@@ -457,9 +457,10 @@ export class Engine {
     const old = call.byTag(tag);
     if (old && !old.subscription) throw new EngineError(`Tag '${tag}' is a call participant`);
     if (old) this.unsubscribe({ callId: o.callId, toTag: tag });
+    else this.checkExtraParticipants(call);
+    const sub = call.add(new Monologue(tag, undefined));
     call.busy++;
     try {
-      const sub = call.add(new Monologue(tag, undefined));
       sub.subscription = {
         sources: sections.map((s) => s.side),
         offered: sections.map((s) => s.formats),
@@ -480,9 +481,20 @@ export class Engine {
       const sdp = generatedSdp(sections, portsOf(sub), iface.advertised, iface.family, 'sendonly');
       call.lastSignal = Date.now();
       return { sdp, toTag: tag, fromTags: sources.map((m) => m.tag) };
+    } catch (e) {
+      // Out of ports half way: the sections already bound go back.
+      this.removeMonologue(call, sub);
+      throw e;
     } finally {
       call.busy--;
     }
+  }
+
+  /** Publishers and subscribers are created by a peer's requests alone: at most this many per call. */
+  private checkExtraParticipants(call: Call): void {
+    const n = call.monologues.filter((m) => m.subscription || m.published).length;
+    if (n >= MAX_EXTRA_PARTICIPANTS)
+      throw new EngineError(`At most ${MAX_EXTRA_PARTICIPANTS} publishers and subscribers per call`);
   }
 
   /**
@@ -497,6 +509,7 @@ export class Engine {
     if (existing && (existing.peer || existing.subscription))
       throw new EngineError(`Tag '${o.fromTag}' is in an offer/answer or a subscription`);
     const isNew = call.monologues.length === 0;
+    if (!existing) this.checkExtraParticipants(call);
     call.busy++;
     try {
       const pub = existing ?? call.add(new Monologue(o.fromTag, undefined));
@@ -540,8 +553,8 @@ export class Engine {
 
   /**
    * ng `subscribe answer`: the subscriber's SDP gives where the copies go; copying starts. As with rtpengine,
-   * the answer must take every codec offered unless `allowTranscoding` (then one in common is enough; the
-   * copies are not converted, which the returned warning says).
+   * the answer must take every codec offered unless `allowTranscoding`: then what it did not take is converted
+   * in the copies where we can (PCMU, PCMA, G.722); the returned warnings name sections where we cannot.
    */
   subscribeAnswer(o: { callId: string; toTag: string; sdp: string; allowTranscoding?: boolean }): string[] {
     const call = this.calls.get(o.callId);
@@ -654,6 +667,9 @@ export class Engine {
     return i;
   }
 }
+
+/** Publishers and subscribers one call may have (each holds ports; nothing else bounds them per call). */
+const MAX_EXTRA_PARTICIPANTS = 32;
 
 /** The RTP and RTCP ports of a monologue's sections (each has legs). */
 function portsOf(m: { media: MediaSide[] }): { rtpPort: number; rtcpPort: number }[] {

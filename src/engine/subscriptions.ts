@@ -1,16 +1,17 @@
 /**
  * Media subscriptions (ng `publish`, `subscribe request`, `subscribe answer`, `unsubscribe`): a third party
  * receives a copy of what one or more call participants (or a publisher) send, as its own monologue in the
- * call. A publisher is a participant without a peer: its SDP is answered recvonly with one codec per section. The request creates the
- * subscriber's legs and a sendonly offer mirroring each subscribed media section (the codecs in use); the
- * answer points those legs at the subscriber and starts copying: a tap on each source leg sends every packet
- * (after decryption, as forwarded) out through the matching subscriber leg as well. Nothing the subscriber
- * sends is forwarded anywhere.
+ * call. The request creates the subscriber's legs and a sendonly offer mirroring each subscribed media section
+ * (the codecs in use); the answer points those legs at the subscriber and starts copying: a tap on each source
+ * leg sends every packet (after decryption, as forwarded) out through the matching subscriber leg as well.
+ * Nothing the subscriber sends is forwarded anywhere. A publisher is a participant without a peer: its SDP is
+ * answered recvonly with one codec per section.
  */
 import { randomBytes } from 'node:crypto';
 import type { PacketTap, RelayLeg } from '../dataplane/relay-leg.js';
 import { type NarrowbandCodec, narrowbandCodec, payloadConverter } from '../media/narrowband-convert.js';
 import type { Sdp, SdpMedia } from '../wire/sdp.js';
+import { splitAttribute } from '../wire/sdp-fields.js';
 import { rtpPayloadEnd, rtpPayloadOffset } from '../wire/rtp.js';
 import type { MediaSide, Monologue } from './call.js';
 import { codecOf } from './codec-filter.js';
@@ -58,31 +59,13 @@ export interface SubscribedSection {
   formats: string[];
 }
 
-/** Encoding names of the static payload types a publisher may leave without rtpmap (RFC 3551). */
-const STATIC_NAMES: Record<string, string> = {
-  '0': 'PCMU',
-  '3': 'GSM',
-  '4': 'G723',
-  '8': 'PCMA',
-  '9': 'G722',
-  '18': 'G729',
-};
-
-function encodingName(m: SdpMedia, pt: string): string {
-  for (const l of m.lines) {
-    if (l.type !== 'a' || !l.value.startsWith(`rtpmap:${pt} `)) continue;
-    return (l.value.slice(`rtpmap:${pt} `.length).split('/')[0] ?? '').toUpperCase();
-  }
-  return STATIC_NAMES[pt] ?? '';
-}
-
 /**
  * The one payload type a published section is answered with: the first of `accept` (codec names, in order of
  * preference) the publisher offers, else its first format, as rtpengine picks.
  */
 export function publishedFormat(m: SdpMedia, accept: string[]): string {
   for (const want of accept) {
-    const hit = m.formats.find((pt) => encodingName(m, pt) === want.toUpperCase());
+    const hit = m.formats.find((pt) => codecOf(m, Number(pt))?.encoding.toUpperCase() === want.toUpperCase());
     if (hit !== undefined) return hit;
   }
   return m.formats[0] ?? '0';
@@ -108,11 +91,13 @@ export function generatedSdp(
     out.push(`m=${s.media.kind} ${legs[i]!.rtpPort} ${proto} ${formats.join(' ')}`, `c=IN ${ip} ${address}`);
     for (const l of s.media.lines) {
       if (l.type !== 'a') continue;
-      const colon = l.value.indexOf(':');
-      const name = colon < 0 ? l.value : l.value.slice(0, colon);
-      if (PER_FORMAT.has(name) && formats.includes(l.value.slice(colon + 1).split(/\s/)[0] ?? ''))
+      const a = splitAttribute(l.value);
+      if (
+        PER_FORMAT.has(a.name)
+          ? formats.includes(a.value.split(/\s/)[0] ?? '')
+          : a.name === 'ptime' || a.name === 'maxptime'
+      )
         out.push(`a=${l.value}`);
-      else if (name === 'ptime' || name === 'maxptime') out.push(`a=${l.value}`);
     }
     out.push(`a=${direction}`, `a=rtcp:${legs[i]!.rtcpPort}`);
   }

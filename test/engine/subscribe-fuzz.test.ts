@@ -3,6 +3,7 @@
  * and unsubscribe, with odd SDPs, tags and codec preferences, ends in a result or an engine/SDP error, and
  * deleting the call frees every port.
  */
+import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { EngineError } from '../../src/engine/options.js';
@@ -84,4 +85,22 @@ test('any sequence of publish/subscribe operations: a result or an error, and ev
     }),
     { numRuns: 150 },
   );
+});
+
+test('publishers and subscribers per call are bounded; a refused one leaves no ports behind', async () => {
+  const callId = 'sub-bound';
+  const sdp = (port: number) =>
+    `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0\r\n`;
+  await f.engine.offer({ callId, fromTag: 'A', sdp: sdp(4000) });
+  await f.engine.answer({ callId, fromTag: 'A', toTag: 'B', sdp: sdp(4002) });
+  const before = f.dataplane.openPairs;
+  for (let i = 0; i < 32; i++) await f.engine.subscribeRequest({ callId, fromTags: ['A'], toTag: `s${i}` });
+  assert.equal(f.dataplane.openPairs, before + 32);
+  await assert.rejects(f.engine.subscribeRequest({ callId, fromTags: ['A'] }), EngineError);
+  await assert.rejects(f.engine.publish({ callId, fromTag: 'P', sdp: sdp(4004) }), EngineError);
+  assert.equal(f.dataplane.openPairs, before + 32, 'the refused ones bound nothing');
+  // Replacing an existing subscriber is not a new one.
+  await f.engine.subscribeRequest({ callId, fromTags: ['A'], toTag: 's0' });
+  f.engine.delete({ callId });
+  assert.equal(f.dataplane.openPairs, 0);
 });
