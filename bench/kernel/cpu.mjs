@@ -110,3 +110,35 @@ export function otherProcessesCpu(a, b, ours) {
   for (const [pid, y] of a) if (!b.has(pid) && !y.kthread && !ours.has(pid)) s -= y.own + y.reaped;
   return s;
 }
+
+/**
+ * Run time of each thread of `pid` in seconds, by thread name (/proc/<pid>/task/<tid>/schedstat: the
+ * scheduler's exact run time, not tick-sampled). Shows which of the relay's threads its process time is.
+ */
+export function threadTimes(pid) {
+  const m = new Map();
+  let tids = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return m;
+  }
+  for (const tid of tids) {
+    try {
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      m.set(`${comm}/${tid}`, ns / 1e9);
+    } catch {}
+  }
+  return m;
+}
+
+/** Seconds per thread name between two threadTimes() samples (threads of one name summed), largest first. */
+export function threadDelta(a, b) {
+  const by = new Map();
+  for (const [k, v] of b) {
+    const name = k.slice(0, k.lastIndexOf('/'));
+    by.set(name, (by.get(name) ?? 0) + v - (a.get(k) ?? 0));
+  }
+  return [...by].sort((x, y) => y[1] - x[1]);
+}

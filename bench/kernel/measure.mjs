@@ -13,7 +13,16 @@ import { fileURLToPath } from 'node:url';
 import { parseCounters } from '../../dist/dataplane/kernel/ruleset.js';
 import { lineReader, readPorts, readWindow } from '../lib/loadgen-io.mjs';
 import { cpuSeconds, loadAverage } from '../lib/proc.mjs';
-import { cpuDelta, descendants, otherProcessesCpu, perCpu, processTimes, treeCpu } from './cpu.mjs';
+import {
+  cpuDelta,
+  descendants,
+  otherProcessesCpu,
+  perCpu,
+  processTimes,
+  threadDelta,
+  threadTimes,
+  treeCpu,
+} from './cpu.mjs';
 import { A_ADDR, B_ADDR, R_ADDR_A } from './netns.mjs';
 
 export const RTPENGINE = '/usr/bin/rtpengine';
@@ -163,6 +172,7 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
     const sample = () => ({
       procs: processTimes(),
       relayCpu: treeCpu(tree),
+      relayThreads: relay ? threadTimes(relay.pid) : new Map(),
       genCpu: cpuSeconds(gen.pid),
       cpu: perCpu(),
       t: performance.now(),
@@ -188,6 +198,7 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
       cpu,
       relayProcS,
       relayTree: tree.length,
+      relayThreads: relay ? threadDelta(start.relayThreads, end.relayThreads) : undefined,
       genCpuS,
       otherS,
       otherCores,

@@ -73,6 +73,8 @@ typedef struct {
   napi_ref request_ref;
   int fd;
   int dump;
+  /* Answer with counter records instead of the raw dump. */
+  int records;
   const uint8_t *req;
   size_t req_len;
   uint8_t *reply;
@@ -109,6 +111,151 @@ static int dump_finished(const uint8_t *p, size_t n) {
   return 0;
 }
 
+/*
+ * Counter records: a dump of the streams map (NFT_MSG_NEWSETELEM answers) reduced to fixed 24-byte records,
+ * so the event loop reads three numbers per stream instead of walking nested attributes:
+ *   [0] the element's id, [8] packets, [16] bytes (little-endian doubles, exact below 2^53).
+ * The id is the decimal number in the element's comment (userdata TLV 0, as nft shows it), which the daemon
+ * writes when it adds the element. Elements without an id or a `counter` expression are left out.
+ */
+#define RECORD 24
+#define NFT_NEWSETELEM ((10 << 8) | 12)
+
+/* Data [*from, *to) of the first attribute of `type` in [from, to); 0 when there is none. */
+static int attr_find(const uint8_t *b, size_t from, size_t to, uint16_t type, size_t *s, size_t *e) {
+  size_t off = from;
+  while (off + 4 <= to) {
+    uint16_t len, t;
+    memcpy(&len, b + off, 2);
+    memcpy(&t, b + off + 2, 2);
+    if (len < 4 || off + len > to) return 0;
+    if ((t & 0x3fff) == type) {
+      *s = off + 4;
+      *e = off + len;
+      return 1;
+    }
+    off += (len + 3u) & ~3u;
+  }
+  return 0;
+}
+
+static uint64_t be64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+  return v;
+}
+
+/* A `counter` expression in [from, to): its packets and bytes. */
+static int counter_at(const uint8_t *b, size_t from, size_t to, uint64_t *packets, uint64_t *bytes) {
+  size_t ns, ne, ds, de, bs, bend, ps, pe;
+  if (!attr_find(b, from, to, 1, &ns, &ne) || ne - ns != 8 || memcmp(b + ns, "counter", 8) != 0) return 0;
+  if (!attr_find(b, from, to, 2, &ds, &de)) return 0;
+  if (!attr_find(b, ds, de, 1, &bs, &bend) || !attr_find(b, ds, de, 2, &ps, &pe)) return 0;
+  if (bend - bs != 8 || pe - ps != 8) return 0;
+  *bytes = be64(b + bs);
+  *packets = be64(b + ps);
+  return 1;
+}
+
+/* The id in a userdata area [from, to): a comment TLV (type 0, length, text ending in NUL) of 1-16 digits. */
+static int element_id(const uint8_t *b, size_t from, size_t to, uint64_t *id) {
+  size_t off = from;
+  while (off + 2 <= to) {
+    uint8_t type = b[off], len = b[off + 1];
+    if (off + 2 + len > to) return 0;
+    if (type == 0) {
+      const uint8_t *v = b + off + 2;
+      if (len < 2 || len > 17 || v[len - 1] != 0) return 0;
+      uint64_t n = 0;
+      for (int i = 0; i < len - 1; i++) {
+        if (v[i] < '0' || v[i] > '9') return 0;
+        n = n * 10 + (uint64_t)(v[i] - '0');
+      }
+      *id = n;
+      return 1;
+    }
+    off += 2u + len;
+  }
+  return 0;
+}
+
+/* One element in [from, to): a record at out, or 0. */
+static int element_record(const uint8_t *b, size_t from, size_t to, uint8_t *out) {
+  size_t us, ue, xs, xe;
+  uint64_t id = 0, packets = 0, bytes = 0;
+  if (!attr_find(b, from, to, 6, &us, &ue) || !element_id(b, us, ue, &id)) return 0;
+  /* One expression (NFTA_SET_ELEM_EXPR), or a list of them (NFTA_SET_ELEM_EXPRESSIONS). */
+  int found = attr_find(b, from, to, 7, &xs, &xe) && counter_at(b, xs, xe, &packets, &bytes);
+  if (!found && attr_find(b, from, to, 11, &xs, &xe)) {
+    size_t off = xs;
+    while (!found && off + 4 <= xe) {
+      uint16_t len;
+      memcpy(&len, b + off, 2);
+      if (len < 4 || off + len > xe) break;
+      found = counter_at(b, off + 4, off + len, &packets, &bytes);
+      off += (len + 3u) & ~3u;
+    }
+  }
+  if (!found) return 0;
+  /* As doubles, JavaScript's numbers. */
+  double d[3] = {(double)id, (double)packets, (double)bytes};
+  memcpy(out, d, sizeof d);
+  return 1;
+}
+
+/*
+ * The records of a dump answer (malloc'd, *out_len bytes; NULL and 0 when there are none). A netlink
+ * error in the answer is returned as -errno with no records.
+ */
+static int counter_records(const uint8_t *b, size_t n, uint8_t **out, size_t *out_len) {
+  size_t count = 0, cap = 0, off = 0;
+  uint8_t *recs = NULL;
+  *out = NULL;
+  *out_len = 0;
+  while (off + sizeof(struct nlmsghdr) <= n) {
+    const struct nlmsghdr *h = (const struct nlmsghdr *)(b + off);
+    uint32_t len = h->nlmsg_len;
+    if (len < sizeof *h || len > n - off) break;
+    if (h->nlmsg_type == NLMSG_ERROR && len >= sizeof *h + 4) {
+      int32_t e;
+      memcpy(&e, b + off + sizeof *h, 4);
+      if (e < 0) {
+        free(recs);
+        return e;
+      }
+    } else if (h->nlmsg_type == NFT_NEWSETELEM && len >= sizeof *h + 4) {
+      size_t body = off + sizeof *h, ls, le;
+      if (attr_find(b, body + 4, off + len, 3, &ls, &le)) {
+        size_t e = ls;
+        while (e + 4 <= le) {
+          uint16_t alen, t;
+          memcpy(&alen, b + e, 2);
+          memcpy(&t, b + e + 2, 2);
+          if (alen < 4 || e + alen > le) break;
+          if ((t & 0x3fff) == 1) {
+            if (count == cap) {
+              size_t c = cap ? cap * 2 : 256;
+              uint8_t *q = realloc(recs, c * RECORD);
+              if (!q) {
+                free(recs);
+                return -ENOMEM;
+              }
+              recs = q;
+              cap = c;
+            }
+            if (element_record(b, e + 4, e + alen, recs + count * RECORD)) count++;
+          }
+          e += (alen + 3u) & ~3u;
+        }
+      }
+    }
+    off += NLMSG_ALIGN(len);
+  }
+  *out = recs;
+  *out_len = count * RECORD;
+  return 0;
+}
+
 static void execute(napi_env env, void *data) {
   request_t *r = data;
   struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
@@ -142,6 +289,15 @@ static void execute(napi_env env, void *data) {
     if (r->dump && dump_finished(chunk, (size_t)n)) break;
   }
   free(chunk);
+  if (r->records && !r->err) {
+    uint8_t *recs;
+    size_t len;
+    int e = counter_records(r->reply, r->reply_len, &recs, &len);
+    free(r->reply);
+    r->reply = recs;
+    r->reply_len = len;
+    r->err = e;
+  }
 }
 
 static void free_reply(napi_env env, void *data, void *hint) { free(data); }
@@ -174,16 +330,20 @@ static void complete(napi_env env, napi_status status, void *data) {
 }
 
 /*
- * netlinkRequest(fd, request: Buffer, dump: boolean) -> Promise<Buffer>: sends `request`; for a dump, reads
- * until the kernel ends it; otherwise collects the acks and errors the batch produced. Requests on one fd must
- * not overlap (the caller queues them).
+ * netlinkRequest(fd, request: Buffer, dump: boolean, records?: boolean) -> Promise<Buffer>: sends `request`;
+ * for a dump, reads until the kernel ends it; otherwise collects the acks and errors the batch produced. With
+ * `records`, a set element dump is answered as counter records (parsed on the thread pool; a netlink error
+ * rejects). Requests on one fd must not overlap (the caller queues them).
  */
 static napi_value js_request(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3], promise, name;
+  size_t argc = 4;
+  napi_value argv[4], promise, name;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) return NULL;
   request_t *r = calloc(1, sizeof *r);
   if (!r) return NULL;
+  bool records = false;
+  if (argc >= 4) napi_get_value_bool(env, argv[3], &records);
+  r->records = records;
   bool dump = false;
   void *p;
   int32_t fd;
@@ -204,11 +364,33 @@ static napi_value js_request(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/* nftCounterRecords(dump: Buffer) -> Buffer of records, or a negative errno (the parser, for tests). */
+static napi_value js_counter_records(napi_env env, napi_callback_info info) {
+  size_t argc = 1, len = 0, out_len;
+  napi_value argv[1], result;
+  void *p;
+  uint8_t *recs;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_buffer_info(env, argv[0], &p, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "nftCounterRecords(Buffer)");
+    return NULL;
+  }
+  int e = counter_records(p, len, &recs, &out_len);
+  if (e) return ret_int(env, e);
+  void *copy;
+  if (napi_create_buffer_copy(env, out_len, out_len ? recs : "", &copy, &result) != napi_ok) result = NULL;
+  free(recs);
+  return result;
+}
+
 void netlink_register(napi_env env, napi_value exports) {
   struct {
     const char *name;
     napi_callback fn;
-  } fns[] = {{"netlinkOpen", js_open}, {"netlinkClose", js_close}, {"netlinkRequest", js_request}};
+  } fns[] = {{"netlinkOpen", js_open},
+             {"netlinkClose", js_close},
+             {"netlinkRequest", js_request},
+             {"nftCounterRecords", js_counter_records}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) == napi_ok)

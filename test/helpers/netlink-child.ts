@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { NetlinkSession } from '../../src/dataplane/kernel/netlink-session.js';
-import { elementData, elementKey } from '../../src/dataplane/kernel/nft-netlink.js';
+import { eachCounter, elementData, elementKey } from '../../src/dataplane/kernel/nft-netlink.js';
 
 const n = Number(process.argv[2] ?? 1000);
 const nl = NetlinkSession.connect();
@@ -21,15 +21,21 @@ const entry = (i: number) => ({
   eport: 32000 + 2 * i,
 });
 const created = await nl.apply(nl.batch('ip', 'bench').createTable(184));
-const items = Array.from({ length: n }, (_, i): [Buffer, Buffer] => [
+const items = Array.from({ length: n }, (_, i): [Buffer, Buffer, number] => [
   elementKey('ip', entry(i)),
   elementData('ip', entry(i), 1),
+  i + 1,
 ]);
 const added = await nl.apply(nl.batch('ip', 'bench').addEgress(1, '10.0.1.1').addElements(items));
 const badDelete = await nl.apply(
   nl.batch('ip', 'bench').deleteElements([elementKey('ip', { ...entry(0), src: '10.9.9.9' })]),
 );
-const counters = (await nl.counters('ip', 'bench')).length;
+// Every record names one of the elements we added, by the id in its comment.
+const want = new Set(items.map(([, , id]) => id));
+let counters = 0;
+eachCounter(await nl.counters('ip', 'bench'), (id, packets) => {
+  if (want.delete(id) && packets === 0) counters++;
+});
 const listed = spawnSync('nft', ['list', 'table', 'ip', 'bench'], {
   encoding: 'utf8',
   maxBuffer: 64 << 20,
@@ -40,6 +46,8 @@ process.stdout.write(
     added,
     badDelete,
     counters,
+    // nft shows each element's id as its comment.
+    commented: /counter packets 0 bytes 0 comment "1000"/.test(listed),
     listed: listed.replace(/elements = \{[^}]*\}/s, ''),
   }),
 );

@@ -6,7 +6,7 @@
  */
 import { type NativeRelayAddon, loadError, loadNativeRelay } from '../native/addon.js';
 import { type NlError, errors } from './netlink.js';
-import { NftBatch, dumpRequest, parseDump, type DumpedCounter, tablesDumpRequest } from './nft-netlink.js';
+import { NftBatch, dumpRequest, tablesDumpRequest } from './nft-netlink.js';
 import type { NftFamily } from './ruleset.js';
 
 /** One line for a failed transaction. */
@@ -52,12 +52,13 @@ export class NetlinkSession {
     return this.request(buffer, false).then(errors);
   }
 
-  /** The per-element counters of a table's map. */
-  async counters(family: NftFamily, table: string): Promise<DumpedCounter[]> {
-    const reply = await this.request(dumpRequest(family, table, this.seq++), true);
-    const errs = errors(reply);
-    if (errs.length) throw new Error(`reading kernel counters failed: ${describe(errs)}`);
-    return parseDump(reply);
+  /** The per-element counters of a table's map, as counter records (read them with eachCounter). */
+  async counters(family: NftFamily, table: string): Promise<Buffer> {
+    try {
+      return await this.request(dumpRequest(family, table, this.seq++), true, true);
+    } catch (e) {
+      throw new Error(`reading kernel counters failed: ${(e as Error).message}`);
+    }
   }
 
   /** Whether nf_tables answers us at all (permission, kernel support): null or why not. */
@@ -66,9 +67,9 @@ export class NetlinkSession {
     return errs.length ? `nftables does not answer: ${describe(errs)}` : null;
   }
 
-  private request(buf: Buffer, dump: boolean): Promise<Buffer> {
+  private request(buf: Buffer, dump: boolean, records = false): Promise<Buffer> {
     if (!this.open) return Promise.reject(new Error('netlink socket closed'));
-    const r = this.tail.then(() => this.addon.netlinkRequest(this.fd, buf, dump));
+    const r = this.tail.then(() => this.addon.netlinkRequest(this.fd, buf, dump, records));
     this.tail = r.catch(() => {});
     return r;
   }

@@ -15,15 +15,7 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { ipv6Bytes } from '../../wire/pcap.js';
-import {
-  NLM_F_ACK,
-  NLM_F_APPEND,
-  NLM_F_CREATE,
-  NLM_F_DUMP,
-  NLM_F_REQUEST,
-  NlWriter,
-  messages,
-} from './netlink.js';
+import { NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REQUEST, NlWriter } from './netlink.js';
 import type { KernelEntry, NftFamily } from './ruleset.js';
 
 const NFNL_SUBSYS_NFTABLES = 10;
@@ -312,22 +304,27 @@ export class NftBatch {
     return this.rule(FWD, egressRule(this.family, egress, addr));
   }
 
-  /** Adds map elements: [key, value] pairs (several messages: a nested attribute holds at most 64 KiB). */
-  addElements(items: [Buffer, Buffer][]): this {
+  /**
+   * Adds map elements: [key, value, id] (several messages: a nested attribute holds at most 64 KiB). The id
+   * (a safe integer) goes into the element's comment: counter reads name elements by it (eachCounter), and
+   * `nft list` shows it.
+   */
+  addElements(items: [Buffer, Buffer, number?][]): this {
     for (let i = 0; i < items.length; i += PER_MESSAGE) this.addSome(items.slice(i, i + PER_MESSAGE));
     return this;
   }
 
-  private addSome(items: [Buffer, Buffer][]): this {
+  private addSome(items: [Buffer, Buffer, number?][]): this {
     return this.msg(MSG.NEWSETELEM, NLM_F_CREATE, (w) =>
       w
         .str(1, this.table)
         .str(2, MAP)
         .nest(3, (list) => {
-          for (const [k, v] of items)
+          for (const [k, v, id] of items)
             list.nest(1, (el) => {
               data(el, 1, k);
               data(el, 2, v);
+              if (id !== undefined) el.attr(6, elementComment(id));
             });
         }),
     );
@@ -379,88 +376,24 @@ export function dumpRequest(family: NftFamily, table: string, seq: number): Buff
     .take();
 }
 
-export interface DumpedCounter {
-  /** The element's key in hex (compare with `elementKey(...).toString('hex')`). */
-  key: string;
-  packets: number;
-  bytes: number;
-}
+/** Bytes per counter record (src/native/netlink.c: the addon parses dumps off the event loop). */
+export const COUNTER_RECORD = 24;
 
 /**
- * Per-element counters from a dump's answer; anything unexpected is skipped. Walks offsets instead of
- * building attribute maps: a dump of 10,000 streams is ~1 MB, read on the event loop every few seconds.
+ * Calls `each` for every counter record (NativeRelayAddon.nftCounterRecords): the id the element was added
+ * with (addElements), its packets and bytes.
  */
-export function parseDump(reply: Buffer): DumpedCounter[] {
-  const out: DumpedCounter[] = [];
-  for (const m of messages(reply)) {
-    if (m.type !== nftType(MSG.NEWSETELEM) || m.body.length < 4) continue;
-    const list = find(m.body, 4, m.body.length, 3);
-    if (list) elementsOf(m.body, list[0], list[1], out);
-  }
-  return out;
-}
-
-/** [start, end) of the data of the first attribute of `type` in [from, to), or undefined. */
-function find(b: Buffer, from: number, to: number, type: number): [number, number] | undefined {
-  let off = from;
-  while (off + 4 <= to) {
-    const len = b.readUInt16LE(off);
-    if (len < 4 || off + len > to) return undefined;
-    if ((b.readUInt16LE(off + 2) & 0x3fff) === type) return [off + 4, off + len];
-    off += (len + 3) & ~3;
-  }
-  return undefined;
-}
-
-function elementsOf(b: Buffer, from: number, to: number, out: DumpedCounter[]): void {
-  let off = from;
-  while (off + 4 <= to) {
-    const len = b.readUInt16LE(off);
-    if (len < 4 || off + len > to) return;
-    if ((b.readUInt16LE(off + 2) & 0x3fff) === 1) element(b, off + 4, off + len, out);
-    off += (len + 3) & ~3;
+export function eachCounter(
+  records: Buffer,
+  each: (id: number, packets: number, bytes: number) => void,
+): void {
+  for (let off = 0; off + COUNTER_RECORD <= records.length; off += COUNTER_RECORD) {
+    each(records.readDoubleLE(off), records.readDoubleLE(off + 8), records.readDoubleLE(off + 16));
   }
 }
 
-function element(b: Buffer, from: number, to: number, out: DumpedCounter[]): void {
-  const k = find(b, from, to, 1);
-  const key = k && find(b, k[0], k[1], 1);
-  if (!key) return;
-  // One expression (NFTA_SET_ELEM_EXPR), or a list of them (NFTA_SET_ELEM_EXPRESSIONS).
-  let c = counterAt(b, find(b, from, to, 7));
-  const list = c ? undefined : find(b, from, to, 11);
-  if (list) {
-    let off = list[0];
-    while (!c && off + 4 <= list[1]) {
-      const len = b.readUInt16LE(off);
-      if (len < 4 || off + len > list[1]) break;
-      c = counterAt(b, [off + 4, off + len]);
-      off += (len + 3) & ~3;
-    }
-  }
-  if (c) out.push({ key: b.toString('hex', key[0], key[1]), packets: c[0], bytes: c[1] });
-}
-
-const COUNTER = Buffer.from('counter\0');
-
-/** [packets, bytes] of a `counter` expression (64-bit big-endian; exact below 2^53). */
-function counterAt(b: Buffer, at: [number, number] | undefined): [number, number] | undefined {
-  if (!at) return undefined;
-  const name = find(b, at[0], at[1], 1);
-  if (
-    !name ||
-    name[1] - name[0] !== COUNTER.length ||
-    b.compare(COUNTER, 0, COUNTER.length, name[0], name[1]) !== 0
-  )
-    return undefined;
-  const d = find(b, at[0], at[1], 2);
-  if (!d) return undefined;
-  const bytes = find(b, d[0], d[1], 1);
-  const packets = find(b, d[0], d[1], 2);
-  if (!bytes || !packets || bytes[1] - bytes[0] !== 8 || packets[1] - packets[0] !== 8) return undefined;
-  return [u64(b, packets[0]), u64(b, bytes[0])];
-}
-
-function u64(b: Buffer, at: number): number {
-  return b.readUInt32BE(at) * 0x1_0000_0000 + b.readUInt32BE(at + 4);
+/** An element's userdata naming it: nft's comment TLV (type 0, length, NUL-terminated text), here the id. */
+export function elementComment(id: number): Buffer {
+  const text = Buffer.from(`${id}\0`, 'latin1');
+  return Buffer.concat([Buffer.from([0, text.length]), text]);
 }

@@ -15,7 +15,7 @@
 import type { RelayLeg } from '../relay-leg.js';
 import { NetlinkSession, describe } from './netlink-session.js';
 import type { NlError } from './netlink.js';
-import { MAX_EGRESS, type NftBatch, elementData, elementKey } from './nft-netlink.js';
+import { MAX_EGRESS, type NftBatch, eachCounter, elementData, elementKey } from './nft-netlink.js';
 import { TICK_MS, everySecond } from '../../util/tick.js';
 import { CoalescedReads, within } from './reads.js';
 import { type KernelEntry, type NftFamily, headerBytes, tableName } from './ruleset.js';
@@ -38,6 +38,8 @@ export interface OffloadMedia {
 
 /** Counter read period when nothing asks sooner (ms). */
 export const SYNC_MS = 10_000;
+/** The watch looks at every leg once in this many ticks (seconds). */
+export const WATCH_ROUNDS = 5;
 /** Shortest counter read period (ms). */
 export const MIN_SYNC_MS = 1000;
 /** Default age of counters `fresh` accepts without a new read (ms): bounds on-demand reads to 5 a second. */
@@ -83,6 +85,8 @@ interface LegState {
   installed: KernelEntry | null;
   /** keyOf(installed), kept so a counter read does not rebuild every key (empty: nothing installed). */
   installedKey: string;
+  /** The installed element's id (its comment in the kernel; counter reads find the leg by it), 0: none. */
+  entryId: number;
   /** Whether the last check found the leg eligible (watch compares against it). */
   eligible: boolean;
   /** Kernel counter values already merged into the leg. */
@@ -152,8 +156,14 @@ export async function kernelUnavailable(): Promise<string | null> {
 export class KernelOffload {
   private readonly legs = new Map<RelayLeg, LegState>();
   private readonly dirty = new Set<RelayLeg>();
-  /** Unique map keys of installed entries → leg. */
+  /** Unique map keys of installed entries → leg (taken before the transaction that installs them). */
   private readonly keys = new Map<string, RelayLeg>();
+  /** Ids of the entries in the kernel now → leg (a counter read names elements by id). */
+  private readonly inKernel = new Map<number, RelayLeg>();
+  /** Id of the last entry added: every entry gets a new one, so a replaced element's counts never land on its successor. */
+  private lastEntryId = 0;
+  /** Where the watch goes on at the next tick. */
+  private watchAt: IterableIterator<[RelayLeg, LegState]> | null = null;
   private readonly tables: FamilyTable[];
   private flushing = false;
   private flushQueued = false;
@@ -221,6 +231,7 @@ export class KernelOffload {
             allowed: true,
             installed: null,
             installedKey: '',
+            entryId: 0,
             eligible: false,
             seenPackets: 0,
             seenBytes: 0,
@@ -296,10 +307,23 @@ export class KernelOffload {
     };
   }
 
-  /** Safety net: anything a leg failed to report shows up here within a second. */
+  /**
+   * Safety net: anything a leg failed to report shows up here within WATCH_ROUNDS seconds. Each tick looks at
+   * the next slice of legs, so an idle daemon with many offloaded calls stays idle (the legs report their own
+   * changes through onChange; this is for what one forgot).
+   */
   private watch(): void {
     if (this.disabled) return;
-    for (const [leg, st] of this.legs) {
+    let n = Math.ceil(this.legs.size / WATCH_ROUNDS);
+    // A Map iterator goes on across ticks: it skips deleted legs and reaches legs added after it started.
+    this.watchAt ??= this.legs.entries();
+    while (n-- > 0) {
+      const r = this.watchAt.next();
+      if (r.done) {
+        this.watchAt = null;
+        break;
+      }
+      const [leg, st] = r.value;
       if (leg.closed || this.eligible(leg, st) !== st.eligible) this.dirty.add(leg);
     }
     if (this.dirty.size) this.schedule();
@@ -329,7 +353,7 @@ export class KernelOffload {
   }
 
   private async apply(batch: RelayLeg[]): Promise<void> {
-    const changes: { leg: RelayLeg; st: LegState; next: KernelEntry | null }[] = [];
+    const changes: { leg: RelayLeg; st: LegState; next: KernelEntry | null; id: number }[] = [];
     // Free the keys of entries being replaced first, so a re-keyed entry may take them.
     for (const leg of batch) {
       const st = this.legs.get(leg);
@@ -341,7 +365,7 @@ export class KernelOffload {
         continue;
       }
       if (st.installed) this.keys.delete(st.installedKey);
-      changes.push({ leg, st, next });
+      changes.push({ leg, st, next, id: 0 });
     }
     if (changes.length === 0) return;
     const newEgress = new Set<string>();
@@ -356,6 +380,7 @@ export class KernelOffload {
       if (this.keys.has(k) || (!numbered && t.egress.size + newEgress.size >= MAX_EGRESS)) c.next = null;
       else {
         this.keys.set(k, c.leg);
+        c.id = ++this.lastEntryId;
         if (!numbered) newEgress.add(egressKey);
       }
     }
@@ -371,7 +396,7 @@ export class KernelOffload {
       for (let i = 0; i < of.length; i += MAX_CHANGES) {
         const part = of.slice(i, i + MAX_CHANGES);
         const remove = part.flatMap((c) => (c.st.installed ? [c.st.installed] : []));
-        const add = part.flatMap((c) => (c.next ? [c.next] : []));
+        const add = part.flatMap((c) => (c.next ? [{ entry: c.next, id: c.id }] : []));
         if (remove.length === 0 && add.length === 0) continue;
         const b = this.nl.batch(t.family, t.table);
         b.deleteElements(remove.map((e) => elementKey(t.family, e)));
@@ -381,8 +406,11 @@ export class KernelOffload {
       }
     }
     for (const c of changes) {
+      this.inKernel.delete(c.st.entryId);
       c.st.installed = c.next;
       c.st.installedKey = c.next ? keyOf(this.familyOf(c.leg), c.next) : '';
+      c.st.entryId = c.next ? c.id : 0;
+      if (c.next) this.inKernel.set(c.id, c.leg);
       c.st.seenPackets = 0;
       c.st.seenBytes = 0;
       if (c.leg.closed && !c.next) {
@@ -403,17 +431,21 @@ export class KernelOffload {
    * yet; returns those addresses and their numbers (the caller records them once the transaction is in;
    * apply() keeps the numbers within MAX_EGRESS).
    */
-  private addEntries(t: FamilyTable, b: NftBatch, add: KernelEntry[]): Map<string, number> {
+  private addEntries(
+    t: FamilyTable,
+    b: NftBatch,
+    add: { entry: KernelEntry; id: number }[],
+  ): Map<string, number> {
     const fresh = new Map<string, number>();
-    const items: [Buffer, Buffer][] = [];
-    for (const e of add) {
+    const items: [Buffer, Buffer, number][] = [];
+    for (const { entry: e, id } of add) {
       let n = t.egress.get(e.eaddr) ?? fresh.get(e.eaddr);
       if (n === undefined) {
         n = t.egress.size + fresh.size + 1;
         fresh.set(e.eaddr, n);
         b.addEgress(n, e.eaddr);
       }
-      items.push([elementKey(t.family, e), elementData(t.family, e, n)]);
+      items.push([elementKey(t.family, e), elementData(t.family, e, n), id]);
     }
     b.addElements(items);
     return fresh;
@@ -436,8 +468,9 @@ export class KernelOffload {
   private async resync(): Promise<void> {
     for (const t of this.tables) {
       const fam = t.family === 'ip' ? 4 : 6;
-      const entries: KernelEntry[] = [];
-      for (const [leg, st] of this.legs) if (st.installed && leg.family === fam) entries.push(st.installed);
+      const entries: { entry: KernelEntry; id: number }[] = [];
+      for (const [leg, st] of this.legs)
+        if (st.installed && leg.family === fam) entries.push({ entry: st.installed, id: st.entryId });
       const b = this.nl.batch(t.family, t.table).flush();
       const fresh = this.addEntries(t, b, entries);
       if (!(await this.send(b, 'cannot resynchronise, media stays in userspace'))) {
@@ -479,36 +512,32 @@ export class KernelOffload {
 
   /** Reads the kernel's counters into the legs (packets, payload bytes, last packet time). */
   private async readCounters(): Promise<void> {
-    if (this.disabled) return;
-    const byKey = new Map<string, { leg: RelayLeg; st: LegState }>();
-    for (const [leg, st] of this.legs) {
-      if (st.installed) byKey.set(st.installedKey, { leg, st });
-    }
-    if (byKey.size === 0) return;
+    if (this.disabled || this.inKernel.size === 0) return;
     const now = Date.now();
     for (const t of this.tables) {
-      let counters: Awaited<ReturnType<NetlinkSession['counters']>>;
+      let records: Buffer;
       try {
-        counters = await this.nl.counters(t.family, t.table);
+        records = await this.nl.counters(t.family, t.table);
       } catch (e) {
         this.opts.log.warn(`kernel offload: ${(e as Error).message}`);
         continue;
       }
       const hdr = headerBytes(t.family);
-      for (const c of counters) {
-        const x = byKey.get(`${t.family}|${c.key}`);
-        if (!x) continue;
-        const dp = c.packets - x.st.seenPackets;
-        if (dp <= 0) continue;
-        const db = c.bytes - x.st.seenBytes;
-        x.st.seenPackets = c.packets;
-        x.st.seenBytes = c.bytes;
+      eachCounter(records, (id, packets, bytes) => {
+        const leg = this.inKernel.get(id);
+        const st = leg && this.legs.get(leg);
+        if (!leg || !st) return;
+        const dp = packets - st.seenPackets;
+        if (dp <= 0) return;
+        const db = bytes - st.seenBytes;
+        st.seenPackets = packets;
+        st.seenBytes = bytes;
         const payload = Math.max(0, db - dp * hdr);
-        x.leg.rtp.packets += dp;
-        x.leg.rtp.bytes += payload;
-        x.leg.lastPacket = now;
-        if (x.leg.closed) this.opts.lateCounts?.(dp, payload);
-      }
+        leg.rtp.packets += dp;
+        leg.rtp.bytes += payload;
+        leg.lastPacket = now;
+        if (leg.closed) this.opts.lateCounts?.(dp, payload);
+      });
     }
   }
 
@@ -531,6 +560,7 @@ export class KernelOffload {
     }
     this.legs.clear();
     this.keys.clear();
+    this.inKernel.clear();
     this.dirty.clear();
     this.nl.close();
   }

@@ -106,8 +106,16 @@ export interface NativeRelayAddon {
   /** A netfilter netlink socket (kernel offload): the fd, or -errno. */
   netlinkOpen(): number;
   netlinkClose(fd: number): number;
-  /** Sends one buffer; resolves with the kernel's answers (a whole dump when `dump`). One at a time per fd. */
-  netlinkRequest(fd: number, request: Buffer, dump: boolean): Promise<Buffer>;
+  /**
+   * Sends one buffer; resolves with the kernel's answers (a whole dump when `dump`), or with a set element
+   * dump's counter records when `records` (see nftCounterRecords). One at a time per fd.
+   */
+  netlinkRequest(fd: number, request: Buffer, dump: boolean, records?: boolean): Promise<Buffer>;
+  /**
+   * A set element dump reduced to 64-byte records ([0] key length, [8] packets and [16] bytes as
+   * little-endian doubles, [24] the key), or a negative errno when the dump carries an error.
+   */
+  nftCounterRecords(dump: Buffer): Buffer | number;
 }
 
 /** A DTLS endpoint inside the addon (freed with its last reference). */
@@ -145,6 +153,7 @@ export function loadNativeRelay(): NativeRelayAddon | null {
       typeof addon.setTranscode !== 'function' ||
       typeof addon.setLawTables !== 'function' ||
       typeof addon.netlinkRequest !== 'function' ||
+      typeof addon.nftCounterRecords !== 'function' ||
       addon.slotBytes !== 96
     ) {
       loadError = `${ADDON_PATH} is not the expected build (rebuild with scripts/build-native.mjs)`;
