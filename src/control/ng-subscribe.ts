@@ -25,7 +25,7 @@ export async function handleSubscribe(engine: Engine, command: string, body: BDi
   const callId = requireStr(m, 'call id', 'call-id');
   if (command === 'publish') {
     const flags = new Set(list(m, 'flags').map(normalizeKey));
-    const sdp = await engine.publish({
+    const sdp = await engine.subscriptions.publish({
       callId,
       fromTag: requireStr(m, 'from tag', 'from-tag'),
       sdp: requireStr(m, 'sdp', 'SDP body'),
@@ -48,7 +48,7 @@ export async function handleSubscribe(engine: Engine, command: string, body: BDi
     if (!all && tags.length === 0) return { result: 'error', 'error-reason': 'No from-tag in message' };
     const toTag = str(m, 'to tag');
     const label = str(m, 'set label');
-    const r = await engine.subscribeRequest({
+    const r = await engine.subscriptions.subscribeRequest({
       callId,
       fromTags: all ? 'all' : tags,
       ...(toTag ? { toTag } : {}),
@@ -63,13 +63,13 @@ export async function handleSubscribe(engine: Engine, command: string, body: BDi
   const toTag = requireStr(m, 'to tag', 'to-tag');
   if (command === 'subscribe answer') {
     const flags = new Set(list(m, 'flags').map(normalizeKey));
-    const warnings = engine.subscribeAnswer({
+    const warnings = engine.subscriptions.subscribeAnswer({
       callId,
       toTag,
       sdp: requireStr(m, 'sdp', 'SDP body'),
       allowTranscoding: flags.has('allow transcoding'),
     });
     if (warnings.length) return { result: 'ok', warning: warnings.join('; ') };
-  } else engine.unsubscribe({ callId, toTag });
+  } else engine.subscriptions.unsubscribe({ callId, toTag });
   return { result: 'ok' };
 }

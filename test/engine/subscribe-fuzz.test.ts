@@ -63,19 +63,19 @@ test('any sequence of publish/subscribe operations: a result or an error, and ev
         for (const s of steps) {
           try {
             if (s.op === 'publish')
-              await f.engine.publish({ callId, fromTag: s.tag, sdp: s.sdp, accept: s.accept });
+              await f.engine.subscriptions.publish({ callId, fromTag: s.tag, sdp: s.sdp, accept: s.accept });
             else if (s.op === 'offer') await f.engine.offer({ callId, fromTag: s.tag || 'A', sdp: s.sdp });
             else if (s.op === 'answer')
               await f.engine.answer({ callId, fromTag: 'A', toTag: s.tag || 'B', sdp: s.sdp });
             else if (s.op === 'subscribe')
-              await f.engine.subscribeRequest({
+              await f.engine.subscriptions.subscribeRequest({
                 callId,
                 fromTags: s.all ? 'all' : s.tags,
                 ...(s.to ? { toTag: s.to } : {}),
               });
             else if (s.op === 'subscribeAnswer')
-              f.engine.subscribeAnswer({ callId, toTag: s.to, sdp: s.sdp });
-            else f.engine.unsubscribe({ callId, toTag: s.to });
+              f.engine.subscriptions.subscribeAnswer({ callId, toTag: s.to, sdp: s.sdp });
+            else f.engine.subscriptions.unsubscribe({ callId, toTag: s.to });
           } catch (e) {
             // Each step may fail on its own with an engine or SDP error; the sequence goes on.
             if (!(e instanceof EngineError || e instanceof SdpError)) throw e;
@@ -94,13 +94,14 @@ test('publishers and subscribers per call are bounded; a refused one leaves no p
   await f.engine.offer({ callId, fromTag: 'A', sdp: sdp(4000) });
   await f.engine.answer({ callId, fromTag: 'A', toTag: 'B', sdp: sdp(4002) });
   const before = f.dataplane.openPairs;
-  for (let i = 0; i < 32; i++) await f.engine.subscribeRequest({ callId, fromTags: ['A'], toTag: `s${i}` });
+  for (let i = 0; i < 32; i++)
+    await f.engine.subscriptions.subscribeRequest({ callId, fromTags: ['A'], toTag: `s${i}` });
   assert.equal(f.dataplane.openPairs, before + 32);
-  await assert.rejects(f.engine.subscribeRequest({ callId, fromTags: ['A'] }), EngineError);
-  await assert.rejects(f.engine.publish({ callId, fromTag: 'P', sdp: sdp(4004) }), EngineError);
+  await assert.rejects(f.engine.subscriptions.subscribeRequest({ callId, fromTags: ['A'] }), EngineError);
+  await assert.rejects(f.engine.subscriptions.publish({ callId, fromTag: 'P', sdp: sdp(4004) }), EngineError);
   assert.equal(f.dataplane.openPairs, before + 32, 'the refused ones bound nothing');
   // Replacing an existing subscriber is not a new one.
-  await f.engine.subscribeRequest({ callId, fromTags: ['A'], toTag: 's0' });
+  await f.engine.subscriptions.subscribeRequest({ callId, fromTags: ['A'], toTag: 's0' });
   f.engine.delete({ callId });
   assert.equal(f.dataplane.openPairs, 0);
 });
