@@ -55,6 +55,11 @@ export interface DtlsState extends Handshake {
   /** Our ICE-lite side is in the SDP (WebRTC recipients, `ICE=force`); DTLS next to SDES goes without. */
   advertiseIce: boolean;
   /**
+   * The peer's SDP carries ICE credentials too: it checks connectivity before DTLS (RFC 8842), so DTLS and the
+   * endpoint are taken only from sources whose checks passed (a stranger cannot win the race to the port).
+   */
+  peerIce?: boolean;
+  /**
    * Hash of the fingerprint we give for our certificate (node:crypto's name): `DTLS-fingerprint`, else the one
    * the peer's offer used, else sha256.
    */
@@ -155,6 +160,7 @@ export function planDtlsOffer(
         connected: false,
         setup: 'passive',
         advertiseIce: true,
+        peerIce: hasIceCredentials(sdp, m),
         // Answered with the hash the browser used, as rtpengine does (DTLS-fingerprint overrides it).
         ourHash: fp.hash,
       };
@@ -243,6 +249,7 @@ export function planDtlsAnswer(
   else if (setup !== 'active')
     warnings.push(`The answer took a=setup:${setup ?? '(none)'}: we only act as the DTLS server; no media`);
   else if (!sameFingerprint(st.theirFingerprint, fp)) {
+    st.peerIce = st.advertiseIce && hasIceCredentials(sdp, m);
     st.theirFingerprint = fp;
     if (st.pending && !st.connected) open(answerer, offerer, st);
   }
@@ -314,6 +321,28 @@ export function bridgeDtls(side: MediaSide, peer: MediaSide): void {
 const sameEndpoint = (a: Endpoint | null, b: Endpoint): boolean =>
   a !== null && a.port === b.port && a.address === b.address;
 
+/** Sources of a leg's authenticated checks, newest last (a browser has a few candidates). */
+const checkedSources = new WeakMap<RelayLeg, Endpoint[]>();
+const MAX_CHECKED_SOURCES = 8;
+
+function remember(leg: RelayLeg, from: Endpoint): Endpoint[] {
+  const seen = checkedSources.get(leg) ?? [];
+  checkedSources.set(leg, seen);
+  if (!isChecked(seen, from)) {
+    seen.push({ address: from.address, port: from.port });
+    if (seen.length > MAX_CHECKED_SOURCES) seen.shift();
+  }
+  return seen;
+}
+
+const isChecked = (seen: Endpoint[] | undefined, ep: Endpoint | null): boolean =>
+  ep !== null && (seen?.some((e) => sameEndpoint(e, ep)) ?? false);
+
+/** The peer's SDP has ICE credentials (section or session `a=ice-ufrag`). */
+function hasIceCredentials(sdp: Sdp, m: SdpMedia): boolean {
+  return (m.attr('ice-ufrag') ?? sdp.session.attr('ice-ufrag')) !== undefined;
+}
+
 /** The party is reachable at `to` (an authenticated check, or its first DTLS): media to it goes there now. */
 function moveEndpoint(leg: RelayLeg, to: Endpoint): void {
   if (leg.learning === 'off' || (leg.confirmed && sameEndpoint(leg.endpoint, to))) return;
@@ -327,8 +356,9 @@ function moveEndpoint(leg: RelayLeg, to: Endpoint): void {
  * learn from these). A check is answered where it came from (RFC 8445 7.3); an authenticated one confirms an
  * endpoint not yet confirmed, and one the browser nominated (USE-CANDIDATE) moves the endpoint to its source,
  * so media follows the pair the browser picked rather than the first candidate that reached us. Checks that
- * fail authentication move nothing. DTLS is taken from the endpoint only (from the first source when no
- * check confirmed one: a DTLS peer without ICE).
+ * fail authentication move nothing. From a peer whose SDP has ICE credentials, DTLS is taken only from a source
+ * whose check passed, and such a check also replaces an endpoint latched from anywhere else; from a peer
+ * without ICE, from the endpoint (the first source when nothing confirmed one).
  */
 function onOther(side: MediaSide, peer: MediaSide, msg: Buffer, leg: RelayLeg, from: Endpoint): void {
   const st = side.dtls;
@@ -336,11 +366,18 @@ function onOther(side: MediaSide, peer: MediaSide, msg: Buffer, leg: RelayLeg, f
   if (msg[0]! < 4) {
     const r = answerBinding(msg, from, st.ice);
     if (r.reply) leg.sendTo(r.reply, from);
-    if ('nominated' in r && (r.nominated || !leg.confirmed)) moveEndpoint(leg, from);
+    if (!('nominated' in r)) return;
+    const seen = remember(leg, from);
+    // With an ICE peer, an endpoint no check came from (latched from a stranger's packet) is replaced too.
+    if (r.nominated || !leg.confirmed || (st.peerIce && !isChecked(seen, leg.endpoint)))
+      moveEndpoint(leg, from);
     return;
   }
   if (msg[0]! < 20) return; // ZRTP and others: not ours
-  if (!leg.confirmed) moveEndpoint(leg, from);
+  if (st.peerIce) {
+    if (!isChecked(checkedSources.get(leg), from)) return;
+    if (!leg.confirmed) moveEndpoint(leg, from);
+  } else if (!leg.confirmed) moveEndpoint(leg, from);
   else if (!sameEndpoint(leg.endpoint, from)) return;
   // Without rtcp-mux a peer may run a second handshake on its RTCP port (RFC 5764 4.1: keys per component).
   if (leg.isRtcp) {

@@ -4,7 +4,8 @@
  * the replies must stay valid STUN once SRTP is on (in the native worker too), or a browser drops the call
  * after 30 s. Chromium (test/e2e/webrtc-chromium) covers the media; its calls are too short for consent.
  * Also a browser with two candidates: checks are answered where they came from, and the one it nominates
- * (not the first that reached us) gets the media; a check that fails authentication moves nothing.
+ * (not the first that reached us) gets the media; a check that fails authentication moves nothing; DTLS and
+ * RTP from a stranger that reach the port before the browser's first check take nothing.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -195,6 +196,36 @@ for (const dataplane of ['native', 'js']) {
       } finally {
         x.close();
         y.close();
+        plain.close();
+      }
+    });
+
+    test('DTLS from a source no check came from is ignored: a stranger cannot take the port before the browser', async () => {
+      const x = await Endpoint.open(p.spare[27]!);
+      const stranger = await Endpoint.open(p.spare[28]!);
+      const plain = await Endpoint.open(p.spare[29]!);
+      try {
+        const c = await webrtcCall(p, `webrtc-stranger-${dataplane}`, x.port, plain.port);
+        // The stranger's ClientHello (and an RTP packet, which would latch it) reach the port first.
+        const h = addon!.dtlsNew!(false)!;
+        for (const d of addon!.dtlsFeed!(h, null).out) stranger.send(d, c.port);
+        stranger.send(rtp(0, 1, 160, 0x5555), c.port);
+        // The browser's check comes after them on the same socket: by its reply, both were handled.
+        assert.equal((await check(c, x, false)).type, BINDING_SUCCESS);
+        assert.equal(stranger.pending(), 0, 'no ServerHello to the stranger');
+        const q = await p.ng.request({ command: 'query', ...c.id });
+        const tags = q.tags as Record<string, { medias: { DTLS?: { state?: string } }[] }>;
+        assert.equal(tags.browser!.medias[0]!.DTLS?.state, 'waiting', 'no handshake started');
+        // The browser's own handshake goes through, and media goes to it, not to the stranger.
+        await handshake(p, c, x);
+        const packet = rtp(0, 7, 1000, 0x1234);
+        plain.send(packet, c.plainTo);
+        assert.equal((await x.next()).msg.length, packet.length + 10);
+        assert.equal(stranger.pending(), 0, 'no media to the stranger');
+        await p.ng.request({ command: 'delete', ...c.id });
+      } finally {
+        x.close();
+        stranger.close();
         plain.close();
       }
     });
