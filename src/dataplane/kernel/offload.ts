@@ -83,7 +83,7 @@ interface LegState {
   allowed: boolean;
   /** What is in the kernel for this leg. */
   installed: KernelEntry | null;
-  /** keyOf(installed), kept so a counter read does not rebuild every key (empty: nothing installed). */
+  /** keyOf(installed), the leg's claim in `keys` (empty: nothing installed). */
   installedKey: string;
   /** The installed element's id (its comment in the kernel; counter reads find the leg by it), 0: none. */
   entryId: number;
