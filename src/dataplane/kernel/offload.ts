@@ -313,7 +313,7 @@ export class KernelOffload {
    * changes through onChange; this is for what one forgot).
    */
   private watch(): void {
-    if (this.disabled) return;
+    if (this.disabled || this.legs.size === 0) return;
     let n = Math.ceil(this.legs.size / WATCH_ROUNDS);
     // A Map iterator goes on across ticks: it skips deleted legs and reaches legs added after it started.
     this.watchAt ??= this.legs.entries();
