@@ -44,18 +44,25 @@ export function derive(res) {
     perPkt: (ours(d) - idle.ours * d.secs) / d.received,
     softirqPerPkt: (d.cpu.softirq - idle.softirq * d.secs) / d.received,
   });
-  const rounds = [...new Set(res.fixed.map((r) => r.round))];
-  const perRound = new Map();
-  for (const k of rounds) {
-    const rows = res.fixed.filter((r) => r.round === k);
-    const idle = idleOf(rows);
-    const d = rows.find((r) => r.kind === 'direct' && !r.error);
-    perRound.set(k, { idle, gen: d ? selfCost(d, idle) : { perPkt: Number.NaN, softirqPerPkt: Number.NaN } });
-  }
-  const gen = {
-    perPkt: Math.max(0, median([...perRound.values()].map((x) => x.gen.perPkt))),
-    softirqPerPkt: Math.max(0, median([...perRound.values()].map((x) => x.gen.softirqPerPkt))),
+  // A phase run in rounds: each round's idle baseline, and the generator's cost as the rounds' median.
+  const baselines = (rows) => {
+    const perRound = new Map();
+    for (const k of new Set(rows.map((r) => r.round))) {
+      const of = rows.filter((r) => r.round === k);
+      const idle = idleOf(of);
+      const d = of.find((r) => r.kind === 'direct' && !r.error);
+      perRound.set(k, {
+        idle,
+        gen: d ? selfCost(d, idle) : { perPkt: Number.NaN, softirqPerPkt: Number.NaN },
+      });
+    }
+    const gen = {
+      perPkt: Math.max(0, median([...perRound.values()].map((x) => x.gen.perPkt))),
+      softirqPerPkt: Math.max(0, median([...perRound.values()].map((x) => x.gen.softirqPerPkt))),
+    };
+    return { perRound, gen };
   };
+  const { perRound, gen } = baselines(res.fixed);
   const satIdle = idleOf(res.saturation);
   const satGen = res.saturation
     .filter((r) => r.kind === 'direct' && !r.error && !r.generatorLimited)
@@ -75,20 +82,7 @@ export function derive(res) {
   for (const r of res.fixed) apply(r, perRound.get(r.round)?.idle ?? satIdle, gen);
   // Rounds at rtpengine's top sustained rate: the same method as the fixed rate, with their own baselines.
   const top = res.top ?? [];
-  const topRounds = new Map();
-  for (const k of new Set(top.map((r) => r.round))) {
-    const rows = top.filter((r) => r.round === k);
-    const idle = idleOf(rows);
-    const d = rows.find((r) => r.kind === 'direct' && !r.error);
-    topRounds.set(k, {
-      idle,
-      gen: d ? selfCost(d, idle) : { perPkt: Number.NaN, softirqPerPkt: Number.NaN },
-    });
-  }
-  const topGen = {
-    perPkt: Math.max(0, median([...topRounds.values()].map((x) => x.gen.perPkt))),
-    softirqPerPkt: Math.max(0, median([...topRounds.values()].map((x) => x.gen.softirqPerPkt))),
-  };
+  const { perRound: topRounds, gen: topGen } = baselines(top);
   for (const r of top) apply(r, topRounds.get(r.round)?.idle ?? satIdle, topGen);
   for (const r of res.saturation) {
     // The generator's own cost at the same step (or the nearest lower step it kept up with).
