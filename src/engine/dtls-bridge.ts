@@ -376,7 +376,8 @@ function onOther(side: MediaSide, peer: MediaSide, msg: Buffer, leg: RelayLeg, f
   if (msg[0]! < 20) return; // ZRTP and others: not ours
   if (st.peerIce) {
     if (!isChecked(checkedSources.get(leg), from)) return;
-    if (!leg.confirmed) moveEndpoint(leg, from);
+    // It sends DTLS on the pair it selected (RFC 8842): our flights and the media go there.
+    moveEndpoint(leg, from);
   } else if (!leg.confirmed) moveEndpoint(leg, from);
   else if (!sameEndpoint(leg.endpoint, from)) return;
   // Without rtcp-mux a peer may run a second handshake on its RTCP port (RFC 5764 4.1: keys per component).

@@ -140,6 +140,15 @@ async function handshake(
   assert.fail(`DTLS did not end ${want}`);
 }
 
+/** The plain party's packet reaches the browser at `at` as SRTP (RTP version bits, the 10-byte tag added). */
+async function srtpReaches(c: WebrtcCall, plain: Endpoint, at: Endpoint): Promise<void> {
+  const packet = rtp(0, 7, 1000, 0x1234);
+  plain.send(packet, c.plainTo);
+  const got = (await at.next()).msg;
+  assert.equal(got.length, packet.length + 10);
+  assert.equal(got[0]! & 0xc0, 0x80);
+}
+
 for (const dataplane of ['native', 'js']) {
   describe(`a WebRTC party's consent checks after DTLS (${dataplane} dataplane)`, { skip }, () => {
     let p: RunningProxy;
@@ -185,12 +194,7 @@ for (const dataplane of ['native', 'js']) {
         assert.equal((await check(c, y, true)).type, BINDING_SUCCESS);
         assert.equal(x.pending(), 0, 'nothing for y went to x');
         await handshake(p, c, y);
-        // The plain party's packet reaches the browser at y, as SRTP (the 10-byte tag added).
-        const packet = rtp(0, 7, 1000, 0x1234);
-        plain.send(packet, c.plainTo);
-        const got = await y.next();
-        assert.equal(got.msg.length, packet.length + 10);
-        assert.equal(got.msg[0]! & 0xc0, 0x80);
+        await srtpReaches(c, plain, y);
         assert.equal(x.pending(), 0, 'no media to x');
         await p.ng.request({ command: 'delete', ...c.id });
       } finally {
@@ -218,9 +222,7 @@ for (const dataplane of ['native', 'js']) {
         assert.equal(tags.browser!.medias[0]!.DTLS?.state, 'waiting', 'no handshake started');
         // The browser's own handshake goes through, and media goes to it, not to the stranger.
         await handshake(p, c, x);
-        const packet = rtp(0, 7, 1000, 0x1234);
-        plain.send(packet, c.plainTo);
-        assert.equal((await x.next()).msg.length, packet.length + 10);
+        await srtpReaches(c, plain, x);
         assert.equal(stranger.pending(), 0, 'no media to the stranger');
         await p.ng.request({ command: 'delete', ...c.id });
       } finally {
@@ -255,9 +257,7 @@ for (const dataplane of ['native', 'js']) {
           hex('sha512', certificate),
           'the SHA-512 we gave is of the certificate we presented',
         );
-        const packet = rtp(0, 9, 1000, 0x4321);
-        plain.send(packet, c.plainTo);
-        assert.equal((await peer.next()).msg.length, packet.length + 10, 'media flows');
+        await srtpReaches(c, plain, peer);
         await p.ng.request({ command: 'delete', ...c.id });
 
         // A SHA-1 fingerprint that is not the browser's certificate's: the handshake ends, media stays held.
