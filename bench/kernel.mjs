@@ -7,9 +7,10 @@
  * saturation search. Results: stdout, bench/results/kernel-last-run.raw (kernel-last-quick.raw for --quick;
  * JSON, gitignored) and (full runs) the "Kernel offload" section of docs/benchmarks.md.
  *
- *   npx tsc -p tsconfig.build.json && node bench/kernel.mjs      full run (about 13 minutes; root)
+ *   npx tsc -p tsconfig.build.json && node bench/kernel.mjs      full run (about 22 minutes; root)
  *   node bench/kernel.mjs --quick                                 about 1 minute, prints only (--write-docs to write)
- *   node bench/kernel.mjs --rounds=5                              five fixed-rate rounds instead of three (~17 minutes)
+ *   node bench/kernel.mjs --rounds=5                              five fixed-rate rounds instead of three (~29 minutes)
+ *   node bench/kernel.mjs --fixed-only [--rounds=N]              the 20 k pps rounds only (~3.5 minutes a round)
  *   node bench/kernel.mjs --report-only=FILE [--write-docs]       re-render a saved run
  */
 import { execFileSync } from 'node:child_process';
@@ -18,14 +19,18 @@ import { fileURLToPath } from 'node:url';
 import { NgAgent } from './kernel/agent.mjs';
 import { buildLoadgenNetns, measure, relayCommand, saturated } from './kernel/measure.mjs';
 import { BenchNetns, netnsUnavailable } from './kernel/netns.mjs';
-import { renderReport, summarize } from './kernel/report.mjs';
+import { pairedCost, renderReport, summarize } from './kernel/report.mjs';
 import { machineDescription } from './lib/proc.mjs';
 import { RTPENGINE, rtpengineVersion } from './lib/proxies.mjs';
 import { lock, unlock } from './lib/lock.mjs';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
-const writeDocs = argv.includes('--write-docs') || (!quick && !argv.includes('--no-docs'));
+// --fixed-only: the 20 k pps rounds alone (a few minutes; prints only, like --quick).
+const fixedOnly = argv.includes('--fixed-only');
+const reportOnlyArg = argv.some((a) => a.startsWith('--report-only='));
+const writeDocs =
+  argv.includes('--write-docs') || (!quick && !fixedOnly && !reportOnlyArg && !argv.includes('--no-docs'));
 
 const PLAN = quick
   ? {
@@ -58,15 +63,19 @@ const PLAN = quick
       topRounds: 3,
       topWarmupMs: 10_000,
       topMeasureMs: 6000,
-      budgetMs: 19 * 60_000,
+      budgetMs: 28 * 60_000,
     };
 
 // --rounds=N (1-9): more fixed-rate rounds make the medians less sensitive to one noisy round (~2 minutes each).
 const roundsArg = Number(argv.find((x) => x.startsWith('--rounds='))?.slice('--rounds='.length));
 if (Number.isInteger(roundsArg) && roundsArg >= 1 && roundsArg <= 9) {
-  PLAN.budgetMs += (roundsArg - PLAN.rounds) * 130_000;
+  PLAN.budgetMs += (roundsArg - PLAN.rounds) * 210_000;
   PLAN.rounds = roundsArg;
 }
+
+/** KBENCH_ONLY=name,name: only these variants in the fixed-rate rounds (to look at a few of them closely). */
+const only = process.env.KBENCH_ONLY?.split(',');
+if (fixedOnly) Object.assign(PLAN, { kernelLadder: [], userLadder: [], topRounds: 0 });
 
 const VARIANTS = [
   { name: 'idle', kind: 'idle' },
@@ -75,6 +84,10 @@ const VARIANTS = [
   { name: 'sipmedia-kernel', kind: 'sipmedia', kernel: 'require' },
   { name: 'sipmedia-userspace', kind: 'sipmedia', kernel: 'off' },
   ...(existsSync(RTPENGINE) ? [{ name: 'rtpengine-1t', kind: 'rtpengine' }] : []),
+  // The same relays once more with relay and direct phases interleaved in one generator run (report.mjs).
+  { name: 'routing/paired', kind: 'routing', paired: true },
+  { name: 'sipmedia-kernel/paired', kind: 'sipmedia', kernel: 'require', paired: true },
+  ...(existsSync(RTPENGINE) ? [{ name: 'rtpengine-1t/paired', kind: 'rtpengine', paired: true }] : []),
 ];
 
 /** How this kernel accounts CPU time (the method in the report depends on it), from /proc/config.gz. */
@@ -125,10 +138,16 @@ function print(what, x) {
   console.log(
     `${what} ${x.relay} ${x.calls} calls: ${fmt(x.pps_forwarded)} pps fwd, loss ${fmt(x.loss * 100, 3)} %, ` +
       `p50/p99 ${fmt(x.p50_us)}/${fmt(x.p99_us)} us, relay proc ${fmt(x.relayProcS, 2)} s, softirq ` +
-      `${fmt(x.cpu.softirq, 2)} s, gen ${fmt(x.genCpuS, 2)} s, others ${fmt(x.otherCores, 2)} cores` +
+      `${fmt(x.cpu.softirq, 2)} s, gen ${fmt(x.genCpuS, 2)} s, others ${fmt(x.otherCores, 2)} cores, run time ` +
+      `relay ${fmt(x.relayRunS, 3)} s gen ${fmt(x.genRunS, 3)} s ksoftirqd ${fmt(x.ksoftirqdS, 3)} s` +
       `${x.kernelPackets !== undefined ? `, kernel counted ${x.kernelPackets} of ${x.received_total}` : ''}` +
       `${x.noisy ? ' [noisy]' : ''}${x.generatorLimited ? ' [generator-limited]' : ''}`,
   );
+  const pc = pairedCost(x);
+  if (pc)
+    console.log(
+      `  paired: relay ${fmt(pc.relayUs, 2)} us/packet (generator ${fmt(pc.genRelayUs, 2)} - ${fmt(pc.genDirectUs, 2)} direct, relay process ${fmt(pc.processUs, 2)}), ${fmt(pc.ppc)} packets per CPU-s; ${x.paired.cycles} cycles: ${fmt(x.paired.cycle_mean_ns / 1000, 2)} +- ${fmt(x.paired.cycle_sd_ns / 1000, 2)} us (sd)`,
+    );
   const threads = (x.relayThreads ?? []).filter(([, s]) => s >= 0.0005);
   if (threads.length)
     console.log(`  relay threads: ${threads.map(([n, s]) => `${n} ${fmt(s, 3)} s`).join(', ')}`);
@@ -180,7 +199,7 @@ async function main() {
     rtpengine: rtpengineVersion(),
     plan: PLAN,
     commands: Object.fromEntries(
-      VARIANTS.filter((v) => relayCommand(v)).map((v) => [
+      VARIANTS.filter((v) => relayCommand(v) && !v.paired).map((v) => [
         v.name,
         `ip netns exec R ${relayCommand(v).join(' ')}`,
       ]),
@@ -193,7 +212,7 @@ async function main() {
 
   // 1. Fixed rate, every variant once per round in the same order.
   for (let r = 0; r < PLAN.rounds && !overBudget(); r++) {
-    for (const v of VARIANTS) {
+    for (const v of VARIANTS.filter((x) => !only || only.includes(x.name))) {
       const calls = v.kind === 'idle' ? 0 : PLAN.calls;
       const x = await attempt(v, calls, { warmupMs: PLAN.warmupMs, measureMs: PLAN.measureMs, run: `f${r}` });
       x.round = r;
@@ -263,14 +282,15 @@ async function main() {
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
   // The previous full run's headline figures stay in the report (the last three).
-  if (!quick && existsSync(`${dir}kernel-last-run.raw`)) {
+  const kind = quick ? 'quick' : fixedOnly ? 'fixed' : 'run';
+  if (kind === 'run' && existsSync(`${dir}kernel-last-run.raw`)) {
     try {
       const prev = JSON.parse(readFileSync(`${dir}kernel-last-run.raw`, 'utf8'));
       if (!prev.quick) results.earlier = [summarize(prev), ...(prev.earlier ?? [])].slice(0, 3);
     } catch {}
   }
-  // Quick runs keep their own file, so the last full run (and its history) is not replaced by one.
-  writeFileSync(`${dir}kernel-last-${quick ? 'quick' : 'run'}.raw`, `${JSON.stringify(results, null, 2)}\n`);
+  // Quick and fixed-only runs keep their own file, so the last full run (and its history) is not replaced by one.
+  writeFileSync(`${dir}kernel-last-${kind}.raw`, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\n${renderReport(results, { writeDocs })}`);
   console.log(
     `kernel bench finished in ${fmt(results.elapsedS)} s${writeDocs ? '; docs/benchmarks.md updated' : ''}`,

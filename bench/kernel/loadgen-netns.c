@@ -10,12 +10,26 @@
  * Everything else (schedule, batching, latency histogram, the stdin/stdout protocol) is loadgen.c's own.
  * loadgen's gen_drops reads /proc/net/udp of the namespace the process ends in (B): B's sockets only.
  *
+ * Paired mode (environment LOADGEN_PAIRED_MS=<phase length>, optionally LOADGEN_RELAY_PID=<pid>): the send
+ * schedule alternates between phases of that length. In a `relay` phase packets go where loadgen sends them
+ * (the relay); in a `direct` phase every socket sends to another socket of its own side in its own namespace
+ * (each packet sent, delivered and received once, as through a relay, with no relay). The generator's exact
+ * CPU time (CLOCK_PROCESS_CPUTIME_ID: the scheduler's clock, which includes the softirq run in its system
+ * calls, where the kernel path's forwarding happens) and, given its PID, the relay's (every thread's
+ * schedstat), with the packets received, are summed per phase over loadgen's measured window and printed as
+ * one more JSON line after loadgen's: `{"paired":{...}}`. Phases interleave every few hundred milliseconds,
+ * so the machine's slow drifts (other tenants, the host) fall on both alike: the relay's cost per packet is
+ * the relay phases' minus the direct phases', with no baseline taken from another run.
+ *
  * Usage: loadgen-netns <ns_a> <ns_b> <addr_a> <addr_b> <target_a> <target_b> <loadgen arguments...>
  *        (loadgen arguments: calls warmup_ms measure_ms sockets_per_side [pps_per_stream]; its ip is ignored)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <math.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -38,7 +52,133 @@ static int kn_ns[2];             /* namespace fds: A, B */
 static struct in_addr kn_addr[2], kn_target[2];
 static unsigned char kn_side[KN_MAX_FD];
 
+static int kn_fd[2 * 64];          /* socket fds in creation order: A's, then B's */
+
+/* Paired mode. */
+static int64_t kn_phase_ns;        /* 0: off */
+static int kn_relay_pid;
+static int kn_measuring, kn_phase = -1;
+static int64_t kn_first_ns, kn_mark_cpu, kn_mark_relay;
+static int64_t kn_cpu[2], kn_relay[2], kn_recv[2], kn_sent[2], kn_switches;
+static struct sockaddr_in kn_alt[KN_MAX_FD]; /* a fd's destination in a direct phase */
+static int kn_alt_ready;
+/* Per cycle (a relay phase and the direct phase after it): the difference of the ns per packet. */
+static int64_t kn_cyc_cpu[2], kn_cyc_recv[2];
+static double kn_cyc_n, kn_cyc_sum, kn_cyc_sq;
+
+static int64_t kn_now(clockid_t c) {
+  struct timespec t;
+  clock_gettime(c, &t);
+  return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* Run time of every thread of the relay, ns (the scheduler's clock). */
+static int64_t kn_relay_ns(void) {
+  if (!kn_relay_pid) return 0;
+  char path[96];
+  snprintf(path, sizeof path, "/proc/%d/task", kn_relay_pid);
+  DIR *d = opendir(path);
+  if (!d) return 0;
+  int64_t sum = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    char p2[320];
+    snprintf(p2, sizeof p2, "/proc/%d/task/%s/schedstat", kn_relay_pid, e->d_name);
+    FILE *f = fopen(p2, "r");
+    if (!f) continue;
+    long long ns = 0;
+    if (fscanf(f, "%lld", &ns) == 1) sum += ns;
+    fclose(f);
+  }
+  closedir(d);
+  return sum;
+}
+
+/* Closes the running phase's books and opens the next one's; the reading itself is charged to neither. */
+static void kn_account(int next) {
+  int64_t cpu = kn_now(CLOCK_PROCESS_CPUTIME_ID);
+  int64_t relay = kn_relay_ns();
+  if (kn_measuring && kn_phase >= 0) {
+    kn_cpu[kn_phase] += cpu - kn_mark_cpu;
+    kn_relay[kn_phase] += relay - kn_mark_relay;
+    kn_switches++;
+    kn_cyc_cpu[kn_phase] += cpu - kn_mark_cpu + relay - kn_mark_relay;
+    if (kn_phase == 1 && kn_cyc_recv[0] > 0 && kn_cyc_recv[1] > 0) {
+      double d = (double)kn_cyc_cpu[0] / kn_cyc_recv[0] - (double)kn_cyc_cpu[1] / kn_cyc_recv[1];
+      kn_cyc_n++;
+      kn_cyc_sum += d;
+      kn_cyc_sq += d * d;
+    }
+    if (kn_phase == 1) kn_cyc_cpu[0] = kn_cyc_cpu[1] = kn_cyc_recv[0] = kn_cyc_recv[1] = 0;
+  }
+  kn_phase = next;
+  kn_mark_relay = relay;
+  kn_mark_cpu = kn_now(CLOCK_PROCESS_CPUTIME_ID);
+}
+
+/* The phase now (0 relay, 1 direct), switching books when it changed. */
+static int kn_current_phase(void) {
+  int64_t now = kn_now(CLOCK_MONOTONIC);
+  if (!kn_first_ns) kn_first_ns = now;
+  int p = (int)(((now - kn_first_ns) / kn_phase_ns) % 2);
+  if (p != kn_phase) kn_account(p);
+  return p;
+}
+
+static void kn_prepare_alt(void) {
+  for (int i = 0; i < 2 * kn_per_side; i++) {
+    int side = i < kn_per_side ? 0 : 1;
+    int peer = kn_fd[side * kn_per_side + (i % kn_per_side + 1) % kn_per_side];
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    getsockname(peer, (struct sockaddr *)&sa, &len);
+    kn_alt[kn_fd[i]] = sa;
+  }
+  kn_alt_ready = 1;
+}
+
+static int kn_sendmmsg(int fd, struct mmsghdr *m, unsigned n, int flags) {
+  if (!kn_phase_ns) return sendmmsg(fd, m, n, flags);
+  if (!kn_alt_ready) kn_prepare_alt();
+  int p = kn_current_phase();
+  if (p == 1 && fd >= 0 && fd < KN_MAX_FD)
+    for (unsigned i = 0; i < n; i++) m[i].msg_hdr.msg_name = &kn_alt[fd];
+  int r = sendmmsg(fd, m, n, flags);
+  if (r > 0 && kn_measuring) kn_sent[p] += r;
+  return r;
+}
+
+static int kn_recvmmsg(int fd, struct mmsghdr *m, unsigned n, int flags, struct timespec *to) {
+  int r = recvmmsg(fd, m, n, flags, to);
+  if (kn_phase_ns && r > 0) {
+    int p = kn_current_phase();
+    if (kn_measuring) {
+      kn_recv[p] += r;
+      kn_cyc_recv[p] += r;
+    }
+  }
+  return r;
+}
+
+/* loadgen's MEASURE_START / MEASURE_END lines open and close the paired books. */
+static int kn_printf(const char *fmt, ...) {
+  if (kn_phase_ns && !strcmp(fmt, "MEASURE_START\n")) {
+    kn_account(kn_phase);
+    kn_measuring = 1;
+  } else if (kn_phase_ns && !strcmp(fmt, "MEASURE_END\n")) {
+    kn_account(kn_phase);
+    kn_measuring = 0;
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  int r = vprintf(fmt, ap);
+  va_end(ap);
+  return r;
+}
+
 static int kn_socket(int domain, int type, int proto) {
+  int idx = kn_created;
   int side = kn_created++ < kn_per_side ? 0 : 1;
   if (setns(kn_ns[side], CLONE_NEWNET) != 0) {
     perror("loadgen-netns: setns");
@@ -46,6 +186,7 @@ static int kn_socket(int domain, int type, int proto) {
   }
   int fd = socket(domain, type, proto);
   if (fd >= 0 && fd < KN_MAX_FD) kn_side[fd] = (unsigned char)side;
+  if (idx < 2 * 64) kn_fd[idx] = fd;
   return fd;
 }
 
@@ -68,9 +209,15 @@ static int kn_inet_pton(int af, const char *src, void *dst) {
 #define socket(d, t, p) kn_socket(d, t, p)
 #define bind(f, a, l) kn_bind(f, a, l)
 #define inet_pton(af, s, d) kn_inet_pton(af, s, d)
+#define sendmmsg(f, m, n, fl) kn_sendmmsg(f, m, n, fl)
+#define recvmmsg(f, m, n, fl, t) kn_recvmmsg(f, m, n, fl, t)
+#define printf(...) kn_printf(__VA_ARGS__)
 #define main loadgen_main
 #include "../loadgen.c"
 #undef main
+#undef printf
+#undef sendmmsg
+#undef recvmmsg
 #undef socket
 #undef bind
 #undef inet_pton
@@ -112,5 +259,23 @@ int main(int argc, char **argv) {
   kn_per_side = atoi(argv[10]);
   /* loadgen sees: prog calls warmup measure sockets [pps] */
   argv[6] = argv[0];
-  return loadgen_main(argc - 6, argv + 6);
+  const char *pm = getenv("LOADGEN_PAIRED_MS");
+  kn_phase_ns = pm ? atoll(pm) * 1000000LL : 0;
+  if (kn_phase_ns < 0) kn_phase_ns = 0;
+  const char *rp = getenv("LOADGEN_RELAY_PID");
+  kn_relay_pid = rp ? atoi(rp) : 0;
+  int rc = loadgen_main(argc - 6, argv + 6);
+  if (rc == 0 && kn_phase_ns) {
+    double mean = kn_cyc_n ? kn_cyc_sum / kn_cyc_n : 0;
+    double sd = kn_cyc_n > 1 ? sqrt((kn_cyc_sq - kn_cyc_n * mean * mean) / (kn_cyc_n - 1)) : 0;
+    printf("{\"paired\":{\"phase_ms\":%lld,\"switches\":%lld,\"cycles\":%.0f,\"cycle_mean_ns\":%.1f,"
+           "\"cycle_sd_ns\":%.1f,\"relay\":{\"gen_cpu_s\":%.6f,\"relay_cpu_s\":%.6f,"
+           "\"received\":%lld,\"sent\":%lld},\"direct\":{\"gen_cpu_s\":%.6f,\"relay_cpu_s\":%.6f,\"received\":%lld,"
+           "\"sent\":%lld}}}\n",
+           (long long)(kn_phase_ns / 1000000), (long long)kn_switches, kn_cyc_n, mean, sd, kn_cpu[0] / 1e9, kn_relay[0] / 1e9,
+           (long long)kn_recv[0], (long long)kn_sent[0], kn_cpu[1] / 1e9, kn_relay[1] / 1e9, (long long)kn_recv[1],
+           (long long)kn_sent[1]);
+    fflush(stdout);
+  }
+  return rc;
 }

@@ -16,9 +16,11 @@ import { cpuSeconds, loadAverage } from '../lib/proc.mjs';
 import {
   cpuDelta,
   descendants,
+  ksoftirqdSeconds,
   otherProcessesCpu,
   perCpu,
   processTimes,
+  runSeconds,
   threadDelta,
   threadTimes,
   treeCpu,
@@ -30,13 +32,15 @@ const SIPMEDIA_BIN = fileURLToPath(new URL('../../bin/sipmedia.js', import.meta.
 const SRC = fileURLToPath(new URL('./loadgen-netns.c', import.meta.url));
 export const LOADGEN_NETNS = fileURLToPath(new URL('../build/loadgen-netns', import.meta.url));
 const SOCKETS_PER_SIDE = 8;
+/** Paired runs: relay and direct phases of this length alternate (long against the relays' queueing delay). */
+const PAIRED_PHASE_MS = 200;
 /** Inside R (an empty namespace), so these collide with nothing on the host. */
 export const NG_PORT = 2223;
 const PORT_MIN = 20000;
 const PORT_MAX = 60000;
 
 export function buildLoadgenNetns() {
-  execFileSync('cc', ['-O2', '-Wall', '-o', LOADGEN_NETNS, SRC], { stdio: 'inherit' });
+  execFileSync('cc', ['-O2', '-Wall', '-o', LOADGEN_NETNS, SRC, '-lm'], { stdio: 'inherit' });
 }
 
 /** The relay's command line (run in R through `ip netns exec`, which execs it: same PID). */
@@ -78,9 +82,11 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
   if (v.kind === 'idle') {
     const pa = processTimes();
     const a = perCpu();
+    const k0 = ksoftirqdSeconds();
     const t0 = performance.now();
     await sleep(measureMs);
     const d = cpuDelta(a, perCpu());
+    const ksoftirqdS = ksoftirqdSeconds() - k0;
     const secs = (performance.now() - t0) / 1000;
     const otherS = otherProcessesCpu(pa, processTimes(), new Set());
     return {
@@ -89,6 +95,7 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
       calls: 0,
       secs,
       cpu: d,
+      ksoftirqdS,
       otherS,
       otherCores: otherS / secs,
       before,
@@ -137,7 +144,17 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
         String(measureMs),
         String(SOCKETS_PER_SIDE),
       ],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+        // Paired: relay and direct phases alternate in one run (bench/kernel/loadgen-netns.c).
+        env: v.paired
+          ? {
+              ...process.env,
+              LOADGEN_PAIRED_MS: String(PAIRED_PHASE_MS),
+              LOADGEN_RELAY_PID: String(relay?.pid ?? 0),
+            }
+          : process.env,
+      },
     );
     live.add(gen);
     const genExit = new Promise((r) => gen.on('exit', r));
@@ -174,16 +191,20 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
       relayCpu: treeCpu(tree),
       relayThreads: relay ? threadTimes(relay.pid) : new Map(),
       genCpu: cpuSeconds(gen.pid),
+      genRun: runSeconds(gen.pid),
+      ksoftirqd: ksoftirqdSeconds(),
       cpu: perCpu(),
       t: performance.now(),
     });
     const { start, end, result } = await readWindow(nextLine, sample);
+    const paired = v.paired ? JSON.parse(await nextLine()).paired : undefined;
     await genExit;
     if (!start || !end) throw new Error('load generator did not report its window');
     const kernelPackets = v.kernel === 'require' ? kernelCounters(net, relay.pid) : undefined;
     const secs = (end.t - start.t) / 1000;
     const cpu = cpuDelta(start.cpu, end.cpu);
     const relayProcS = end.relayCpu - start.relayCpu;
+    const relayThreads = relay ? threadDelta(start.relayThreads, end.relayThreads) : undefined;
     const genCpuS = end.genCpu - start.genCpu;
     // User-space processes other than the relay tree and the generator (other sessions, this bench, the agent).
     const otherS = otherProcessesCpu(start.procs, end.procs, ours);
@@ -198,11 +219,16 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
       cpu,
       relayProcS,
       relayTree: tree.length,
-      relayThreads: relay ? threadDelta(start.relayThreads, end.relayThreads) : undefined,
+      relayThreads,
+      // The scheduler's exact run time (not tick-sampled) of the threads that do this run's work.
+      relayRunS: relayThreads ? relayThreads.reduce((n, [, v]) => n + v, 0) : 0,
+      genRunS: end.genRun - start.genRun,
+      ksoftirqdS: end.ksoftirqd - start.ksoftirqd,
       genCpuS,
       otherS,
       otherCores,
       kernelPackets,
+      paired,
       before,
       noisy: before.busyCores > 0.5 || otherCores > 0.5,
       generatorLimited: result.pps_offered < 0.97 * calls * 100,
