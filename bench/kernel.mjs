@@ -3,8 +3,10 @@
  * Kernel offload benchmark (issue 8): sipmedia --kernel=require against sipmedia --kernel=off and Debian's
  * rtpengine in userspace, with the relay in its own network namespace R and the load generator's two ends
  * in namespaces A and B (veth pairs, ip_forward=1 in R). Packets per relay CPU-second (softirq included) at
- * 20 k pps, A/B/C alternation with idle, self-delivery and plain-routing baselines in every round, then a
- * saturation search. Results: stdout, bench/results/kernel-last-run.raw (kernel-last-quick.raw for --quick;
+ * 20 k pps, A/B/C alternation with idle, self-delivery and plain-routing baselines in every round, plus paired
+ * runs (plain routing; the kernel path and rtpengine side by side with kernel, rtpengine and direct phases
+ * interleaved in one generator run: the target's figure), then a saturation search and rounds at rtpengine's
+ * top sustained rate. Results: stdout, bench/results/kernel-last-run.raw (kernel-last-quick.raw for --quick;
  * JSON, gitignored) and (full runs) the "Kernel offload" section of docs/benchmarks.md.
  *
  *   npx tsc -p tsconfig.build.json && node bench/kernel.mjs      full run (about 22 minutes; root)
@@ -84,10 +86,28 @@ const VARIANTS = [
   { name: 'sipmedia-kernel', kind: 'sipmedia', kernel: 'require' },
   { name: 'sipmedia-userspace', kind: 'sipmedia', kernel: 'off' },
   ...(existsSync(RTPENGINE) ? [{ name: 'rtpengine-1t', kind: 'rtpengine' }] : []),
-  // The same relays once more with relay and direct phases interleaved in one generator run (report.mjs).
+  // Paired runs (report.mjs): relay and direct phases interleaved in one generator run; the duo runs the
+  // kernel path and rtpengine side by side in R and rotates kernel, rtpengine, direct phases.
   { name: 'routing/paired', kind: 'routing', paired: true },
-  { name: 'sipmedia-kernel/paired', kind: 'sipmedia', kernel: 'require', paired: true },
-  ...(existsSync(RTPENGINE) ? [{ name: 'rtpengine-1t/paired', kind: 'rtpengine', paired: true }] : []),
+  ...(existsSync(RTPENGINE)
+    ? [
+        {
+          name: 'kernel+rtpengine/paired',
+          kind: 'duo',
+          paired: true,
+          relays: [
+            {
+              name: 'sipmedia-kernel',
+              kind: 'sipmedia',
+              kernel: 'require',
+              ngPort: 2223,
+              ports: [20000, 39999],
+            },
+            { name: 'rtpengine-1t', kind: 'rtpengine', ngPort: 2224, ports: [40000, 59999] },
+          ],
+        },
+      ]
+    : []),
 ];
 
 /** How this kernel accounts CPU time (the method in the report depends on it), from /proc/config.gz. */
@@ -143,11 +163,13 @@ function print(what, x) {
       `${x.kernelPackets !== undefined ? `, kernel counted ${x.kernelPackets} of ${x.received_total}` : ''}` +
       `${x.noisy ? ' [noisy]' : ''}${x.generatorLimited ? ' [generator-limited]' : ''}`,
   );
-  const pc = pairedCost(x);
-  if (pc)
-    console.log(
-      `  paired: relay ${fmt(pc.relayUs, 2)} us/packet (generator ${fmt(pc.genRelayUs, 2)} - ${fmt(pc.genDirectUs, 2)} direct, relay process ${fmt(pc.processUs, 2)}), ${fmt(pc.ppc)} packets per CPU-s; ${x.paired.cycles} cycles: ${fmt(x.paired.cycle_mean_ns / 1000, 2)} +- ${fmt(x.paired.cycle_sd_ns / 1000, 2)} us (sd)`,
-    );
+  for (const key of ['relay', 'relay2']) {
+    const pc = pairedCost(x, key);
+    if (pc)
+      console.log(
+        `  paired ${key}: ${fmt(pc.relayUs, 2)} us/packet (generator ${fmt(pc.genRelayUs, 2)} - ${fmt(pc.genDirectUs, 2)} direct, relay process ${fmt(pc.processUs, 2)}), ${fmt(pc.ppc)} packets per CPU-s; ${x.paired.cycles} cycles: ${fmt(pc.cycleMeanUs, 2)} +- ${fmt(pc.cycleSdUs, 2)} us (sd)`,
+      );
+  }
   const threads = (x.relayThreads ?? []).filter(([, s]) => s >= 0.0005);
   if (threads.length)
     console.log(`  relay threads: ${threads.map(([n, s]) => `${n} ${fmt(s, 3)} s`).join(', ')}`);

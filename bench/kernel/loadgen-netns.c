@@ -20,6 +20,8 @@
  * one more JSON line after loadgen's: `{"paired":{...}}`. Phases interleave every few hundred milliseconds,
  * so the machine's slow drifts (other tenants, the host) fall on both alike: the relay's cost per packet is
  * the relay phases' minus the direct phases', with no baseline taken from another run.
+ * Two relays at once (LOADGEN_RELAY_PID=<pid>,<pid>; each port line then carries the second relay's two ports
+ * after loadgen's two): the phases rotate relay 1, relay 2, direct, so both relays meet the same machine.
  *
  * Usage: loadgen-netns <ns_a> <ns_b> <addr_a> <addr_b> <target_a> <target_b> <loadgen arguments...>
  *        (loadgen arguments: calls warmup_ms measure_ms sockets_per_side [pps_per_stream]; its ip is ignored)
@@ -27,6 +29,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <stddef.h>
 #include <math.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -54,17 +57,23 @@ static unsigned char kn_side[KN_MAX_FD];
 
 static int kn_fd[2 * 64];          /* socket fds in creation order: A's, then B's */
 
-/* Paired mode. */
+/* Paired mode: phases 0..kn_nrel-1 go through relay 0 (and relay 1), phase kn_nrel is direct. */
 static int64_t kn_phase_ns;        /* 0: off */
-static int kn_relay_pid;
+static int kn_nrel = 1;            /* relays compared in one run: 1, or 2 (LOADGEN_RELAY_PID=pid,pid) */
+static int kn_pids[2];
 static int kn_measuring, kn_phase = -1;
-static int64_t kn_first_ns, kn_mark_cpu, kn_mark_relay;
-static int64_t kn_cpu[2], kn_relay[2], kn_recv[2], kn_sent[2], kn_switches;
+static int64_t kn_first_ns, kn_mark_cpu, kn_mark_rel[2];
+static int64_t kn_cpu[3], kn_relcpu[3][2], kn_recv[3], kn_sent[3], kn_switches;
 static struct sockaddr_in kn_alt[KN_MAX_FD]; /* a fd's destination in a direct phase */
 static int kn_alt_ready;
-/* Per cycle (a relay phase and the direct phase after it): the difference of the ns per packet. */
-static int64_t kn_cyc_cpu[2], kn_cyc_recv[2];
-static double kn_cyc_n, kn_cyc_sum, kn_cyc_sq;
+/* The second relay's ports, from the port lines' third and fourth numbers, and its destinations by stream. */
+static unsigned *kn_q;
+static int kn_qn, kn_qcap;
+static struct sockaddr_in *kn_dst2;
+static char *kn_dst_base; /* loadgen's dst[] array: a message's msg_name - this = its stream */
+/* Per cycle (every phase once): each relay's ns per packet minus the direct phase's. */
+static int64_t kn_cyc_cost[3], kn_cyc_recv[3];
+static double kn_cyc_n[2], kn_cyc_sum[2], kn_cyc_sq[2];
 
 static int64_t kn_now(clockid_t c) {
   struct timespec t;
@@ -72,11 +81,11 @@ static int64_t kn_now(clockid_t c) {
   return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-/* Run time of every thread of the relay, ns (the scheduler's clock). */
-static int64_t kn_relay_ns(void) {
-  if (!kn_relay_pid) return 0;
+/* Run time of every thread of a process, ns (the scheduler's clock). */
+static int64_t kn_run_ns(int pid) {
+  if (!pid) return 0;
   char path[96];
-  snprintf(path, sizeof path, "/proc/%d/task", kn_relay_pid);
+  snprintf(path, sizeof path, "/proc/%d/task", pid);
   DIR *d = opendir(path);
   if (!d) return 0;
   int64_t sum = 0;
@@ -84,7 +93,7 @@ static int64_t kn_relay_ns(void) {
   while ((e = readdir(d))) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
     char p2[320];
-    snprintf(p2, sizeof p2, "/proc/%d/task/%s/schedstat", kn_relay_pid, e->d_name);
+    snprintf(p2, sizeof p2, "/proc/%d/task/%s/schedstat", pid, e->d_name);
     FILE *f = fopen(p2, "r");
     if (!f) continue;
     long long ns = 0;
@@ -98,30 +107,36 @@ static int64_t kn_relay_ns(void) {
 /* Closes the running phase's books and opens the next one's; the reading itself is charged to neither. */
 static void kn_account(int next) {
   int64_t cpu = kn_now(CLOCK_PROCESS_CPUTIME_ID);
-  int64_t relay = kn_relay_ns();
+  int64_t rel[2] = {kn_run_ns(kn_pids[0]), kn_nrel > 1 ? kn_run_ns(kn_pids[1]) : 0};
   if (kn_measuring && kn_phase >= 0) {
-    kn_cpu[kn_phase] += cpu - kn_mark_cpu;
-    kn_relay[kn_phase] += relay - kn_mark_relay;
+    int p = kn_phase;
+    kn_cpu[p] += cpu - kn_mark_cpu;
+    for (int r = 0; r < kn_nrel; r++) kn_relcpu[p][r] += rel[r] - kn_mark_rel[r];
     kn_switches++;
-    kn_cyc_cpu[kn_phase] += cpu - kn_mark_cpu + relay - kn_mark_relay;
-    if (kn_phase == 1 && kn_cyc_recv[0] > 0 && kn_cyc_recv[1] > 0) {
-      double d = (double)kn_cyc_cpu[0] / kn_cyc_recv[0] - (double)kn_cyc_cpu[1] / kn_cyc_recv[1];
-      kn_cyc_n++;
-      kn_cyc_sum += d;
-      kn_cyc_sq += d * d;
+    kn_cyc_cost[p] += cpu - kn_mark_cpu + (p < kn_nrel ? rel[p] - kn_mark_rel[p] : 0);
+    if (p == kn_nrel) {
+      for (int r = 0; r < kn_nrel; r++) {
+        if (!kn_cyc_recv[r] || !kn_cyc_recv[p]) continue;
+        double d = (double)kn_cyc_cost[r] / kn_cyc_recv[r] - (double)kn_cyc_cost[p] / kn_cyc_recv[p];
+        kn_cyc_n[r]++;
+        kn_cyc_sum[r] += d;
+        kn_cyc_sq[r] += d * d;
+      }
+      memset(kn_cyc_cost, 0, sizeof kn_cyc_cost);
+      memset(kn_cyc_recv, 0, sizeof kn_cyc_recv);
     }
-    if (kn_phase == 1) kn_cyc_cpu[0] = kn_cyc_cpu[1] = kn_cyc_recv[0] = kn_cyc_recv[1] = 0;
   }
   kn_phase = next;
-  kn_mark_relay = relay;
+  kn_mark_rel[0] = rel[0];
+  kn_mark_rel[1] = rel[1];
   kn_mark_cpu = kn_now(CLOCK_PROCESS_CPUTIME_ID);
 }
 
-/* The phase now (0 relay, 1 direct), switching books when it changed. */
+/* The phase now, switching books when it changed. */
 static int kn_current_phase(void) {
   int64_t now = kn_now(CLOCK_MONOTONIC);
   if (!kn_first_ns) kn_first_ns = now;
-  int p = (int)(((now - kn_first_ns) / kn_phase_ns) % 2);
+  int p = (int)(((now - kn_first_ns) / kn_phase_ns) % (kn_nrel + 1));
   if (p != kn_phase) kn_account(p);
   return p;
 }
@@ -135,6 +150,14 @@ static void kn_prepare_alt(void) {
     getsockname(peer, (struct sockaddr *)&sa, &len);
     kn_alt[kn_fd[i]] = sa;
   }
+  if (kn_nrel > 1) {
+    kn_dst2 = calloc((size_t)(2 * kn_qn + 1), sizeof *kn_dst2);
+    for (int s = 0; s < 2 * kn_qn; s++) {
+      kn_dst2[s].sin_family = AF_INET;
+      kn_dst2[s].sin_addr = kn_target[s % 2];
+      kn_dst2[s].sin_port = htons((uint16_t)kn_q[s]);
+    }
+  }
   kn_alt_ready = 1;
 }
 
@@ -142,8 +165,13 @@ static int kn_sendmmsg(int fd, struct mmsghdr *m, unsigned n, int flags) {
   if (!kn_phase_ns) return sendmmsg(fd, m, n, flags);
   if (!kn_alt_ready) kn_prepare_alt();
   int p = kn_current_phase();
-  if (p == 1 && fd >= 0 && fd < KN_MAX_FD)
+  if (p == kn_nrel && fd >= 0 && fd < KN_MAX_FD)
     for (unsigned i = 0; i < n; i++) m[i].msg_hdr.msg_name = &kn_alt[fd];
+  else if (p == 1 && kn_dst2)
+    for (unsigned i = 0; i < n; i++) {
+      long s = ((char *)m[i].msg_hdr.msg_name - kn_dst_base) / (long)sizeof(struct sockaddr_in);
+      if (s >= 0 && s < 2L * kn_qn) m[i].msg_hdr.msg_name = &kn_dst2[s];
+    }
   int r = sendmmsg(fd, m, n, flags);
   if (r > 0 && kn_measuring) kn_sent[p] += r;
   return r;
@@ -157,6 +185,23 @@ static int kn_recvmmsg(int fd, struct mmsghdr *m, unsigned n, int flags, struct 
       kn_recv[p] += r;
       kn_cyc_recv[p] += r;
     }
+  }
+  return r;
+}
+
+/* A port line may carry the second relay's two ports after loadgen's two (loadgen reads the first two). */
+static char *kn_fgets(char *s, int size, FILE *f) {
+  char *r = fgets(s, size, f);
+  unsigned pa, pb, qa, qb;
+  if (r && sscanf(s, "%u %u %u %u", &pa, &pb, &qa, &qb) == 4) {
+    if (2 * kn_qn + 2 > kn_qcap) {
+      kn_qcap = kn_qcap ? 2 * kn_qcap : 1024;
+      kn_q = realloc(kn_q, (size_t)kn_qcap * sizeof *kn_q);
+      if (!kn_q) exit(1);
+    }
+    kn_q[2 * kn_qn] = qa;
+    kn_q[2 * kn_qn + 1] = qb;
+    kn_qn++;
   }
   return r;
 }
@@ -175,6 +220,32 @@ static int kn_printf(const char *fmt, ...) {
   int r = vprintf(fmt, ap);
   va_end(ap);
   return r;
+}
+
+/* One phase's totals as JSON; `relay` is the relay whose CPU it reports. */
+static void kn_print_phase(const char *name, int p, int relay) {
+  printf("\"%s\":{\"gen_cpu_s\":%.6f,\"relay_cpu_s\":%.6f,\"received\":%lld,\"sent\":%lld}", name, kn_cpu[p] / 1e9,
+         kn_relcpu[p][relay] / 1e9, (long long)kn_recv[p], (long long)kn_sent[p]);
+}
+
+static void kn_print_paired(void) {
+  double mean[2] = {0, 0}, sd[2] = {0, 0};
+  for (int r = 0; r < kn_nrel; r++) {
+    double n = kn_cyc_n[r];
+    mean[r] = n ? kn_cyc_sum[r] / n : 0;
+    sd[r] = n > 1 ? sqrt(fmax(0, (kn_cyc_sq[r] - n * mean[r] * mean[r]) / (n - 1))) : 0;
+  }
+  printf("{\"paired\":{\"phase_ms\":%lld,\"switches\":%lld,\"cycles\":%.0f,\"cycle_mean_ns\":%.1f,\"cycle_sd_ns\":%.1f,",
+         (long long)(kn_phase_ns / 1000000), (long long)kn_switches, kn_cyc_n[0], mean[0], sd[0]);
+  kn_print_phase("relay", 0, 0);
+  if (kn_nrel > 1) {
+    printf(",\"cycle2_mean_ns\":%.1f,\"cycle2_sd_ns\":%.1f,", mean[1], sd[1]);
+    kn_print_phase("relay2", 1, 1);
+  }
+  printf(",");
+  kn_print_phase("direct", kn_nrel, 0);
+  printf("}}\n");
+  fflush(stdout);
 }
 
 static int kn_socket(int domain, int type, int proto) {
@@ -202,6 +273,7 @@ static int kn_bind(int fd, const struct sockaddr *a, socklen_t len) {
 static int kn_inet_pton(int af, const char *src, void *dst) {
   /* Before every socket is bound: the bind address (replaced in kn_bind). After: destinations, A then B. */
   if (af != AF_INET || kn_bound < 2 * kn_per_side) return inet_pton(af, src, dst);
+  if (kn_pton == 0) kn_dst_base = (char *)dst - offsetof(struct sockaddr_in, sin_addr);
   memcpy(dst, &kn_target[kn_pton++ % 2], sizeof(struct in_addr));
   return 1;
 }
@@ -212,10 +284,12 @@ static int kn_inet_pton(int af, const char *src, void *dst) {
 #define sendmmsg(f, m, n, fl) kn_sendmmsg(f, m, n, fl)
 #define recvmmsg(f, m, n, fl, t) kn_recvmmsg(f, m, n, fl, t)
 #define printf(...) kn_printf(__VA_ARGS__)
+#define fgets(s, n, f) kn_fgets(s, n, f)
 #define main loadgen_main
 #include "../loadgen.c"
 #undef main
 #undef printf
+#undef fgets
 #undef sendmmsg
 #undef recvmmsg
 #undef socket
@@ -263,19 +337,11 @@ int main(int argc, char **argv) {
   kn_phase_ns = pm ? atoll(pm) * 1000000LL : 0;
   if (kn_phase_ns < 0) kn_phase_ns = 0;
   const char *rp = getenv("LOADGEN_RELAY_PID");
-  kn_relay_pid = rp ? atoi(rp) : 0;
-  int rc = loadgen_main(argc - 6, argv + 6);
-  if (rc == 0 && kn_phase_ns) {
-    double mean = kn_cyc_n ? kn_cyc_sum / kn_cyc_n : 0;
-    double sd = kn_cyc_n > 1 ? sqrt((kn_cyc_sq - kn_cyc_n * mean * mean) / (kn_cyc_n - 1)) : 0;
-    printf("{\"paired\":{\"phase_ms\":%lld,\"switches\":%lld,\"cycles\":%.0f,\"cycle_mean_ns\":%.1f,"
-           "\"cycle_sd_ns\":%.1f,\"relay\":{\"gen_cpu_s\":%.6f,\"relay_cpu_s\":%.6f,"
-           "\"received\":%lld,\"sent\":%lld},\"direct\":{\"gen_cpu_s\":%.6f,\"relay_cpu_s\":%.6f,\"received\":%lld,"
-           "\"sent\":%lld}}}\n",
-           (long long)(kn_phase_ns / 1000000), (long long)kn_switches, kn_cyc_n, mean, sd, kn_cpu[0] / 1e9, kn_relay[0] / 1e9,
-           (long long)kn_recv[0], (long long)kn_sent[0], kn_cpu[1] / 1e9, kn_relay[1] / 1e9, (long long)kn_recv[1],
-           (long long)kn_sent[1]);
-    fflush(stdout);
+  if (rp) {
+    kn_nrel = sscanf(rp, "%d,%d", &kn_pids[0], &kn_pids[1]) == 2 ? 2 : 1;
+    if (kn_nrel == 1) kn_pids[0] = atoi(rp);
   }
+  int rc = loadgen_main(argc - 6, argv + 6);
+  if (rc == 0 && kn_phase_ns) kn_print_paired();
   return rc;
 }

@@ -48,13 +48,14 @@ export function buildLoadgenNetns() {
 const nodeFlags = (process.env.KBENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 export function relayCommand(v) {
+  const [portMin, portMax] = v.ports ?? [PORT_MIN, PORT_MAX];
   const common = [
     `--interface=${R_ADDR_A}`,
-    `--listen-ng=127.0.0.1:${NG_PORT}`,
+    `--listen-ng=127.0.0.1:${v.ngPort ?? NG_PORT}`,
     '--foreground',
     '--log-level=3',
-    `--port-min=${PORT_MIN}`,
-    `--port-max=${PORT_MAX}`,
+    `--port-min=${portMin}`,
+    `--port-max=${portMax}`,
   ];
   if (v.kind === 'rtpengine')
     return [RTPENGINE, '--config-file=none', '--table=-1', '--num-threads=1', '--log-stderr', ...common];
@@ -77,6 +78,29 @@ export async function idleCheck(ms = 300) {
  * @param ctx { net, agent, live } — namespaces, the ng agent in R, the Set of live child processes
  * @param v   variant { name, kind, kernel? }
  */
+/** Starts one relay in R (stopped by `stops`) and waits until it answers ng ping. */
+async function startRelay({ net, agent, live }, v, stops) {
+  let err = '';
+  const relay = spawn('ip', ['netns', 'exec', net.r, ...relayCommand(v)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  live.add(relay);
+  const exited = new Promise((r) => relay.on('exit', r));
+  relay.on('exit', () => live.delete(relay));
+  relay.stderr.on('data', (d) => {
+    err = (err + d).slice(-8000);
+  });
+  stops.push(async () => {
+    if (relay.exitCode === null && relay.signalCode === null) relay.kill('SIGTERM');
+    const t = setTimeout(() => relay.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(t);
+  });
+  const up = await agent.call({ op: 'ping', port: v.ngPort ?? NG_PORT, tries: 100 });
+  if (!up.up) throw new Error(`${v.name} did not answer ping: ${err.slice(-2000)}`);
+  return relay;
+}
+
 export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
   const before = await idleCheck();
   if (v.kind === 'idle') {
@@ -103,33 +127,20 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
     };
   }
   const { net, agent, live } = ctx;
-  let relay;
-  let relayErr = '';
-  const cmd = relayCommand(v);
+  // A duo runs two relays at once (own ng ports and media port ranges), compared phase by phase.
+  const relayVariants = v.kind === 'duo' ? v.relays : relayCommand(v) ? [v] : [];
   const stops = [];
   try {
-    if (cmd) {
-      relay = spawn('ip', ['netns', 'exec', net.r, ...cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
-      live.add(relay);
-      const exited = new Promise((r) => relay.on('exit', r));
-      relay.on('exit', () => live.delete(relay));
-      relay.stderr.on('data', (d) => {
-        relayErr = (relayErr + d).slice(-8000);
-      });
-      stops.push(async () => {
-        if (relay.exitCode === null && relay.signalCode === null) relay.kill('SIGTERM');
-        const t = setTimeout(() => relay.kill('SIGKILL'), 3000);
-        await exited;
-        clearTimeout(t);
-      });
-      const up = await agent.call({ op: 'ping', port: NG_PORT, tries: 100 });
-      if (!up.up) throw new Error(`${v.name} did not answer ping: ${relayErr.slice(-2000)}`);
-    }
+    const relays = [];
+    for (const rv of relayVariants) relays.push(await startRelay(ctx, rv, stops));
+    const relay = relays[0];
+    const cmd = relayVariants.length > 0;
     // Where each side binds and sends: direct = both ends in A, talking to each other.
     const [nsA, nsB, addrA, addrB] =
       v.kind === 'direct' ? [net.a, net.a, A_ADDR, A_ADDR] : [net.a, net.b, A_ADDR, B_ADDR];
     const [tgtA, tgtB] =
       v.kind === 'direct' ? [A_ADDR, A_ADDR] : v.kind === 'routing' ? [B_ADDR, A_ADDR] : [R_ADDR_A, R_ADDR_A];
+    const pids = relays.map((r) => r.pid).join(',') || '0';
     const gen = spawn(
       LOADGEN_NETNS,
       [
@@ -151,7 +162,7 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
           ? {
               ...process.env,
               LOADGEN_PAIRED_MS: String(PAIRED_PHASE_MS),
-              LOADGEN_RELAY_PID: String(relay?.pid ?? 0),
+              LOADGEN_RELAY_PID: pids,
             }
           : process.env,
       },
@@ -170,12 +181,26 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
     let lines;
     let setupMs = 0;
     if (cmd) {
-      const r = await agent.call(
-        { op: 'setup', port: NG_PORT, calls, aAddr: A_ADDR, bAddr: B_ADDR, aPorts, bPorts, run },
-        120_000,
-      );
-      lines = r.ports.map(([pa, pb]) => `${pa} ${pb}\n`);
-      setupMs = r.setupMs;
+      // Each port line: the first relay's two ports, then (a duo) the second relay's.
+      const per = [];
+      for (const rv of relayVariants) {
+        const r = await agent.call(
+          {
+            op: 'setup',
+            port: rv.ngPort ?? NG_PORT,
+            calls,
+            aAddr: A_ADDR,
+            bAddr: B_ADDR,
+            aPorts,
+            bPorts,
+            run,
+          },
+          120_000,
+        );
+        per.push(r.ports);
+        setupMs += r.setupMs;
+      }
+      lines = per[0].map((_, i) => `${per.map((ports) => ports[i].join(' ')).join(' ')}\n`);
     } else {
       // No relay: A's socket of the call sends to B's, and B's to A's.
       lines = Array.from(
@@ -183,7 +208,7 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
         (_, i) => `${bPorts[i % bPorts.length]} ${aPorts[i % aPorts.length]}\n`,
       );
     }
-    const tree = relay ? [relay.pid, ...descendants(relay.pid)] : [];
+    const tree = relays.flatMap((r) => [r.pid, ...descendants(r.pid)]);
     gen.stdin.write(`${lines.join('')}GO\n`);
     const ours = new Set([...tree, gen.pid]);
     const sample = () => ({
@@ -229,6 +254,7 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
       otherCores,
       kernelPackets,
       paired,
+      ...(v.kind === 'duo' ? { relays: v.relays.map((x) => x.name) } : {}),
       before,
       noisy: before.busyCores > 0.5 || otherCores > 0.5,
       generatorLimited: result.pps_offered < 0.97 * calls * 100,

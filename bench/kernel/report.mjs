@@ -36,14 +36,25 @@ const ours = (r) => busy(r) - r.otherS;
  * the kernel path's forwarding, a userspace relay's receive-side delivery), plus the relay process's own
  * run time in the relay phases per packet. Undefined for other rows.
  */
-export function pairedCost(r) {
+export function pairedCost(r, key = 'relay') {
   const p = r.paired;
-  if (!p?.relay.received || !p.direct.received) return undefined;
-  const genRelayUs = (p.relay.gen_cpu_s / p.relay.received) * 1e6;
+  const x = p?.[key];
+  if (!x?.received || !p.direct.received) return undefined;
+  const genRelayUs = (x.gen_cpu_s / x.received) * 1e6;
   const genDirectUs = (p.direct.gen_cpu_s / p.direct.received) * 1e6;
-  const processUs = (p.relay.relay_cpu_s / p.relay.received) * 1e6;
+  const processUs = (x.relay_cpu_s / x.received) * 1e6;
   const relayUs = genRelayUs - genDirectUs + processUs;
-  return { genRelayUs, genDirectUs, processUs, relayUs, ppc: 1e6 / relayUs };
+  const cyc = key === 'relay' ? 'cycle' : 'cycle2';
+  return {
+    genRelayUs,
+    genDirectUs,
+    processUs,
+    relayUs,
+    ppc: 1e6 / relayUs,
+    cycleMeanUs: p[`${cyc}_mean_ns`] / 1000,
+    cycleSdUs: p[`${cyc}_sd_ns`] / 1000,
+    cycles: p.cycles,
+  };
 }
 
 /** Adds the derived CPU figures to every relay row; returns the baselines used. */
@@ -137,13 +148,11 @@ function aboveRouting(res, phase) {
   return { median: median(rs.map((r) => r.ratio)), rounds: rs };
 }
 
-/** Per round: paired kernel / paired rtpengine packets per relay CPU-s (pairedCost), median of the rounds. */
-function pairedRatios(res, phase, a = 'sipmedia-kernel/paired', b = 'rtpengine-1t/paired') {
-  const rows = res[phase] ?? [];
-  const rounds = [...new Set(rows.map((r) => r.round))];
-  const rs = rounds.flatMap((k) => {
-    const x = pairedCost(rows.find((r) => r.relay === a && r.round === k && !r.error) ?? {});
-    const y = pairedCost(rows.find((r) => r.relay === b && r.round === k && !r.error) ?? {});
+/** Per round: the duo's kernel / rtpengine packets per relay CPU-s (pairedCost), median of the rounds. */
+function pairedRatios(res, phase) {
+  const rs = (res[phase] ?? []).flatMap((r) => {
+    if (r.kind !== 'duo' || r.error) return [];
+    const [x, y] = [pairedCost(r, 'relay'), pairedCost(r, 'relay2')];
     return x && y ? [{ ratio: x.ppc / y.ppc, noisy: false }] : [];
   });
   return { median: median(rs.map((r) => r.ratio)), rounds: rs };
@@ -152,23 +161,29 @@ function pairedRatios(res, phase, a = 'sipmedia-kernel/paired', b = 'rtpengine-1
 const PAIRED_METHOD = [
   "Paired runs measure the same relays without any baseline from another run. One generator run alternates 200 ms phases: in a *relay* phase packets go through the relay as above; in a *direct* phase every socket sends to another socket of its own side in its own namespace (sent, delivered in softirq and received once, as through a relay, but with no relay). The generator (`bench/kernel/loadgen-netns.c`) reads its own CPU time at each switch from the scheduler's clock (`CLOCK_PROCESS_CPUTIME_ID`: exact, not tick-sampled; this kernel charges the softirq run at the end of a system call to that thread, so the kernel path's forwarding is in it) and the relay's (every thread's schedstat), and counts the packets received per phase over the measured window.",
   '',
-  "**relay cost per packet = generator CPU per packet in the relay phases - in the direct phases + the relay process's run time in the relay phases per packet.** The same rule for every relay. Phases 200 ms apart see the same machine (other tenants, the host), which a baseline measured in another run does not: that is where the scatter of the rule above comes from. The last column is the per-cycle difference of the generator's and relay's time (a relay phase and the direct phase after it) with its standard deviation: the error of the mean is that over the square root of the cycles. For a userspace relay the generator's extra time also holds receiving its packets in smaller batches (they come back asynchronously), which a relay on another host would not cost its peers, so this is generous to the kernel path's ratio; rtpengine's process time alone is in the table.",
+  "**relay cost per packet = generator CPU per packet in the relay phases - in the direct phases + the relay process's run time in the relay phases per packet.** The same rule for every relay. Phases 200 ms apart see the same machine (other tenants, the host), which a baseline measured in another run does not: that is where the scatter of the rule above comes from. The `kernel+rtpengine` run goes one step further: sipmedia --kernel=require (ng port 2223, media ports 20000-39999) and rtpengine (2224, 40000-59999) run side by side in R, both set up the same calls, and the phases rotate kernel, rtpengine, direct, so the two relays are compared within every 600 ms cycle; its rounds still differ because rtpengine's cost per packet rises more than the kernel path's when the shared machine is busy (a real effect, not an error of the method). In it rtpengine's packets also cross our prerouting rule as misses (one lookup, a few tenths of a microsecond of its 20-35), which favours the kernel path by 1-2 %.",
+  '',
+  "The last column is the per-cycle difference of the generator's and relay's time (a relay phase and the direct phase after it) with its standard deviation: the error of the mean is that over the square root of the cycles. For a userspace relay the generator's extra time also holds receiving its packets in smaller batches (they come back asynchronously), which a relay on another host would not cost its peers, so this is generous to the kernel path's ratio; rtpengine's process time alone is in the table.",
 ].join('\n');
 
 const PAIRED_HEAD =
   '| relay | round | forwarded pps | loss % | p50 / p99 (us) | generator, relay phases (us/packet) | generator, direct phases | relay process, relay phases | **relay (us/packet)** | packets per relay CPU-s | per-cycle difference (mean +- sd, us) |\n' +
   '|---|---|---|---|---|---|---|---|---|---|---|';
 
-function pairedRow(r) {
-  if (r.error) return `| ${r.relay} | ${r.round} | failed: ${r.error} | | | | | | | | |`;
-  const c = pairedCost(r);
-  if (!c) return `| ${r.relay} | ${r.round} | no paired figures | | | | | | | | |`;
-  const p = r.paired;
-  return (
-    `| ${r.relay.replace('/paired', '')} | ${r.round} | ${fmt(r.pps_forwarded)} | ${fmt(r.loss * 100, 3)} | ${fmt(r.p50_us)} / ${fmt(r.p99_us)} | ` +
-    `${fmt(c.genRelayUs, 2)} | ${fmt(c.genDirectUs, 2)} | ${fmt(c.processUs, 2)} | **${fmt(c.relayUs, 2)}** | ${fmt(c.ppc)} | ` +
-    `${fmt(p.cycle_mean_ns / 1000, 2)} +- ${fmt(p.cycle_sd_ns / 1000, 2)} (${p.cycles}) |`
-  );
+/** A paired run's table rows: one per relay it measured (a duo has two). */
+function pairedRows(r) {
+  if (r.error) return [`| ${r.relay} | ${r.round} | failed: ${r.error} | | | | | | | | |`];
+  const names =
+    r.kind === 'duo' ? (r.relays ?? ['sipmedia-kernel', 'rtpengine-1t']) : [r.relay.replace('/paired', '')];
+  return names.map((name, i) => {
+    const c = pairedCost(r, i === 0 ? 'relay' : 'relay2');
+    if (!c) return `| ${name} | ${r.round} | no paired figures | | | | | | | | |`;
+    return (
+      `| ${name} | ${r.round} | ${fmt(r.pps_forwarded)} | ${fmt(r.loss * 100, 3)} | ${fmt(r.p50_us)} / ${fmt(r.p99_us)} | ` +
+      `${fmt(c.genRelayUs, 2)} | ${fmt(c.genDirectUs, 2)} | ${fmt(c.processUs, 2)} | **${fmt(c.relayUs, 2)}** | ${fmt(c.ppc)} | ` +
+      `${fmt(c.cycleMeanUs, 2)} +- ${fmt(c.cycleSdUs, 2)} (${c.cycles}) |`
+    );
+  });
 }
 
 /** The paired rows of a phase with their ratio line, for the report. */
@@ -182,7 +197,7 @@ function pairedSection(res, phase, L) {
   );
   L.push('');
   L.push(PAIRED_HEAD);
-  for (const r of rows) L.push(pairedRow(r));
+  for (const r of rows) L.push(...pairedRows(r));
   L.push('');
   return pr;
 }
@@ -414,7 +429,7 @@ export function renderReport(res, { writeDocs = false } = {}) {
   L.push('### Issue 8 target');
   L.push('');
   L.push(
-    'Paired runs are the measurement of record: they need no baseline from another run and their rounds agree within about 10 %. The machine-total rows (the method used until 2026-12-02) are kept for comparison with earlier runs; their rounds scatter by a factor of two or more on this shared VM (a round can even come out negative).',
+    "Paired runs are the measurement of record: exact clocks, no baseline from another run, and (`kernel+rtpengine`) both relays compared within every 600 ms cycle. Their rounds still spread, because rtpengine's cost per packet depends on how busy the shared machine is and the kernel path's much less; read the median and the rounds. The machine-total rows (the method used until 2026-12-02) are kept for comparison with earlier runs; their rounds scatter by a factor of two or more on this shared VM (a round can even come out negative).",
   );
   L.push('');
   L.push('| target | measured | |');
