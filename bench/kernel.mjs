@@ -68,7 +68,7 @@ const PLAN = quick
       budgetMs: 28 * 60_000,
     };
 
-// --rounds=N (1-9): more fixed-rate rounds make the medians less sensitive to one noisy round (~2 minutes each).
+// --rounds=N (1-9): more fixed-rate rounds make the medians less sensitive to one noisy round (~3.5 minutes each).
 const roundsArg = Number(argv.find((x) => x.startsWith('--rounds='))?.slice('--rounds='.length));
 if (Number.isInteger(roundsArg) && roundsArg >= 1 && roundsArg <= 9) {
   PLAN.budgetMs += (roundsArg - PLAN.rounds) * 210_000;

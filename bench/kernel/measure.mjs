@@ -6,7 +6,8 @@
  *
  * Kinds: `idle` (nothing runs: the softirq floor of the machine), `direct` (the generator sends to itself inside
  * A: what delivering into its own sockets costs in softirq), `routing` (A and B talk directly through R with
- * ip_forward only, no relay: plain routing), `sipmedia` (--kernel=require or off), `rtpengine`.
+ * ip_forward only, no relay: plain routing), `sipmedia` (--kernel=require or off), `rtpengine`, `duo` (two of
+ * them side by side in R, each with its own ng port and media port range; always paired).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -74,10 +75,6 @@ export async function idleCheck(ms = 300) {
   return { busyCores: (d.user + d.nice + d.system + d.irq + d.softirq) / (ms / 1000), load1: loadAverage() };
 }
 
-/**
- * @param ctx { net, agent, live } — namespaces, the ng agent in R, the Set of live child processes
- * @param v   variant { name, kind, kernel? }
- */
 /** Starts one relay in R (stopped by `stops`) and waits until it answers ng ping. */
 async function startRelay({ net, agent, live }, v, stops) {
   let err = '';
@@ -101,6 +98,10 @@ async function startRelay({ net, agent, live }, v, stops) {
   return relay;
 }
 
+/**
+ * @param ctx { net, agent, live } — namespaces, the ng agent in R, the Set of live child processes
+ * @param v   variant { name, kind, kernel? }
+ */
 export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
   const before = await idleCheck();
   if (v.kind === 'idle') {
