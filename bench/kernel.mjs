@@ -158,8 +158,7 @@ function print(what, x) {
   console.log(
     `${what} ${x.relay} ${x.calls} calls: ${fmt(x.pps_forwarded)} pps fwd, loss ${fmt(x.loss * 100, 3)} %, ` +
       `p50/p99 ${fmt(x.p50_us)}/${fmt(x.p99_us)} us, relay proc ${fmt(x.relayProcS, 2)} s, softirq ` +
-      `${fmt(x.cpu.softirq, 2)} s, gen ${fmt(x.genCpuS, 2)} s, others ${fmt(x.otherCores, 2)} cores, run time ` +
-      `relay ${fmt(x.relayRunS, 3)} s gen ${fmt(x.genRunS, 3)} s ksoftirqd ${fmt(x.ksoftirqdS, 3)} s` +
+      `${fmt(x.cpu.softirq, 2)} s, gen ${fmt(x.genCpuS, 2)} s, others ${fmt(x.otherCores, 2)} cores` +
       `${x.kernelPackets !== undefined ? `, kernel counted ${x.kernelPackets} of ${x.received_total}` : ''}` +
       `${x.noisy ? ' [noisy]' : ''}${x.generatorLimited ? ' [generator-limited]' : ''}`,
   );

@@ -142,34 +142,3 @@ export function threadDelta(a, b) {
   }
   return [...by].sort((x, y) => y[1] - x[1]);
 }
-
-/** Scheduler run time of all threads of `pid` in seconds (0 once it is gone). */
-export function runSeconds(pid) {
-  let s = 0;
-  for (const v of threadTimes(pid).values()) s += v;
-  return s;
-}
-
-let softirqThreads;
-/**
- * Run time of the ksoftirqd kernel threads in seconds: NET_RX work the kernel deferred out of the sender's
- * system call (too much at once) runs there instead of in the sender's context.
- */
-export function ksoftirqdSeconds() {
-  if (!softirqThreads) {
-    softirqThreads = [];
-    for (const d of readdirSync('/proc')) {
-      if (!/^\d+$/.test(d)) continue;
-      try {
-        if (readFileSync(`/proc/${d}/comm`, 'utf8').startsWith('ksoftirqd/')) softirqThreads.push(Number(d));
-      } catch {}
-    }
-  }
-  let s = 0;
-  for (const pid of softirqThreads) {
-    try {
-      s += Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
-    } catch {}
-  }
-  return s;
-}

@@ -17,11 +17,9 @@ import { cpuSeconds, loadAverage } from '../lib/proc.mjs';
 import {
   cpuDelta,
   descendants,
-  ksoftirqdSeconds,
   otherProcessesCpu,
   perCpu,
   processTimes,
-  runSeconds,
   threadDelta,
   threadTimes,
   treeCpu,
@@ -107,11 +105,9 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
   if (v.kind === 'idle') {
     const pa = processTimes();
     const a = perCpu();
-    const k0 = ksoftirqdSeconds();
     const t0 = performance.now();
     await sleep(measureMs);
     const d = cpuDelta(a, perCpu());
-    const ksoftirqdS = ksoftirqdSeconds() - k0;
     const secs = (performance.now() - t0) / 1000;
     const otherS = otherProcessesCpu(pa, processTimes(), new Set());
     return {
@@ -120,7 +116,6 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
       calls: 0,
       secs,
       cpu: d,
-      ksoftirqdS,
       otherS,
       otherCores: otherS / secs,
       before,
@@ -217,8 +212,6 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
       relayCpu: treeCpu(tree),
       relayThreads: relay ? threadTimes(relay.pid) : new Map(),
       genCpu: cpuSeconds(gen.pid),
-      genRun: runSeconds(gen.pid),
-      ksoftirqd: ksoftirqdSeconds(),
       cpu: perCpu(),
       t: performance.now(),
     });
@@ -246,10 +239,6 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
       relayProcS,
       relayTree: tree.length,
       relayThreads,
-      // The scheduler's exact run time (not tick-sampled) of the threads that do this run's work.
-      relayRunS: relayThreads ? relayThreads.reduce((n, [, v]) => n + v, 0) : 0,
-      genRunS: end.genRun - start.genRun,
-      ksoftirqdS: end.ksoftirqd - start.ksoftirqd,
       genCpuS,
       otherS,
       otherCores,

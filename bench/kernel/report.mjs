@@ -7,6 +7,7 @@
  *                    - the generator's own delivery softirq (packets received x softirq per packet of the
  *                      `direct` run, where the generator sends to itself inside A: no relay, no routing).
  * "all softirq" figures leave the generator's delivery in (an upper bound on the relay's cost).
+ * Paired runs (pairedCost, the figures the issue 8 target rows use) need none of this: see PAIRED_METHOD.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -153,7 +154,7 @@ function pairedRatios(res, phase) {
   const rs = (res[phase] ?? []).flatMap((r) => {
     if (r.kind !== 'duo' || r.error) return [];
     const [x, y] = [pairedCost(r, 'relay'), pairedCost(r, 'relay2')];
-    return x && y ? [{ ratio: x.ppc / y.ppc, noisy: false }] : [];
+    return x && y ? [{ ratio: x.ppc / y.ppc }] : [];
   });
   return { median: median(rs.map((r) => r.ratio)), rounds: rs };
 }
@@ -173,8 +174,7 @@ const PAIRED_HEAD =
 /** A paired run's table rows: one per relay it measured (a duo has two). */
 function pairedRows(r) {
   if (r.error) return [`| ${r.relay} | ${r.round} | failed: ${r.error} | | | | | | | | |`];
-  const names =
-    r.kind === 'duo' ? (r.relays ?? ['sipmedia-kernel', 'rtpengine-1t']) : [r.relay.replace('/paired', '')];
+  const names = r.kind === 'duo' ? r.relays : [r.relay.replace('/paired', '')];
   return names.map((name, i) => {
     const c = pairedCost(r, i === 0 ? 'relay' : 'relay2');
     if (!c) return `| ${name} | ${r.round} | no paired figures | | | | | | | | |`;

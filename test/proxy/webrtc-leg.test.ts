@@ -25,12 +25,29 @@ import { type RunningProxy, startProxy } from '../helpers/proxy.js';
 const addon = loadNativeRelay();
 const skip = addon?.dtlsNew ? false : 'MISSING: native addon with DTLS';
 
-/** Our certificate's fingerprint as an SDP attribute's value: the test's DTLS client uses the same certificate. */
-function ourFingerprint(): string {
-  return addon!.dtlsFingerprint!()!
+/** Bytes as an SDP fingerprint's value: upper-case hex pairs joined by colons. */
+const colonHex = (b: Buffer): string =>
+  b
     .toString('hex')
     .toUpperCase()
     .replace(/(..)(?!$)/g, '$1:');
+
+/** Our certificate's fingerprint as an SDP attribute's value: the test's DTLS client uses the same certificate. */
+const ourFingerprint = (): string => colonHex(addon!.dtlsFingerprint!()!);
+
+/** Opens an endpoint on each of the proxy's spare ports `spares`, runs `body`, and closes them all. */
+async function withEndpoints<const S extends readonly number[]>(
+  p: RunningProxy,
+  spares: S,
+  body: (eps: { [K in keyof S]: Endpoint }) => Promise<void>,
+): Promise<void> {
+  const eps: Endpoint[] = [];
+  try {
+    for (const i of spares) eps.push(await Endpoint.open(p.spare[i]!));
+    await body(eps as { [K in keyof S]: Endpoint });
+  } finally {
+    for (const e of eps) e.close();
+  }
 }
 
 interface WebrtcCall {
@@ -160,9 +177,7 @@ for (const dataplane of ['native', 'js']) {
     });
 
     test('STUN is answered before and after the handshake, never encrypted', async () => {
-      const peer = await Endpoint.open(p.spare[20]!);
-      const plain = await Endpoint.open(p.spare[21]!);
-      try {
+      await withEndpoints(p, [20, 21], async ([peer, plain]) => {
         const c = await webrtcCall(p, `webrtc-leg-${dataplane}`, peer.port, plain.port);
         const valid = async (what: string) => {
           const r = await check(c, peer, true);
@@ -174,18 +189,12 @@ for (const dataplane of ['native', 'js']) {
         await valid('after DTLS (consent)');
         await valid('again');
         await p.ng.request({ command: 'delete', ...c.id });
-      } finally {
-        peer.close();
-        plain.close();
-      }
+      });
     });
 
     test('checks from another candidate are answered there, and the nominated one gets the media', async () => {
       // The browser's candidate in its SDP (x) and another of its candidates (y), which it nominates.
-      const x = await Endpoint.open(p.spare[22]!);
-      const y = await Endpoint.open(p.spare[23]!);
-      const plain = await Endpoint.open(p.spare[24]!);
-      try {
+      await withEndpoints(p, [22, 23, 24], async ([x, y, plain]) => {
         const c = await webrtcCall(p, `webrtc-nominate-${dataplane}`, x.port, plain.port);
         // A check from x confirms x; one from y that fails authentication is answered at y and moves nothing.
         assert.equal((await check(c, x, false)).type, BINDING_SUCCESS);
@@ -197,18 +206,11 @@ for (const dataplane of ['native', 'js']) {
         await srtpReaches(c, plain, y);
         assert.equal(x.pending(), 0, 'no media to x');
         await p.ng.request({ command: 'delete', ...c.id });
-      } finally {
-        x.close();
-        y.close();
-        plain.close();
-      }
+      });
     });
 
     test('DTLS from a source no check came from is ignored: a stranger cannot take the port before the browser', async () => {
-      const x = await Endpoint.open(p.spare[27]!);
-      const stranger = await Endpoint.open(p.spare[28]!);
-      const plain = await Endpoint.open(p.spare[29]!);
-      try {
+      await withEndpoints(p, [27, 28, 29], async ([x, stranger, plain]) => {
         const c = await webrtcCall(p, `webrtc-stranger-${dataplane}`, x.port, plain.port);
         // The stranger's ClientHello (and an RTP packet, which would latch it) reach the port first.
         const h = addon!.dtlsNew!(false)!;
@@ -225,24 +227,13 @@ for (const dataplane of ['native', 'js']) {
         await srtpReaches(c, plain, x);
         assert.equal(stranger.pending(), 0, 'no media to the stranger');
         await p.ng.request({ command: 'delete', ...c.id });
-      } finally {
-        x.close();
-        stranger.close();
-        plain.close();
-      }
+      });
     });
 
     test('SHA-1 and SHA-2 fingerprints: the browser checked by its SHA-1, ours by DTLS-fingerprint or its hash', async () => {
       const der = addon!.dtlsCertificate!()!;
-      const hex = (hash: string, b: Buffer) =>
-        createHash(hash)
-          .update(b)
-          .digest('hex')
-          .toUpperCase()
-          .replace(/(..)(?!$)/g, '$1:');
-      const peer = await Endpoint.open(p.spare[25]!);
-      const plain = await Endpoint.open(p.spare[26]!);
-      try {
+      const hex = (hash: string, b: Buffer) => colonHex(createHash(hash).update(b).digest());
+      await withEndpoints(p, [25, 26], async ([peer, plain]) => {
         // DTLS-fingerprint picks the hash of ours.
         const c = await webrtcCall(p, `webrtc-sha1-${dataplane}`, peer.port, plain.port, {
           fingerprint: `sha-1 ${hex('sha1', der)}`,
@@ -275,10 +266,7 @@ for (const dataplane of ['native', 'js']) {
         assert.equal(ours2, hex('sha1', r.certificate), 'our SHA-1, as the browser used');
         assert.match(String(r.error), /does not match the fingerprint/);
         await p.ng.request({ command: 'delete', ...c2.id });
-      } finally {
-        peer.close();
-        plain.close();
-      }
+      });
     });
   });
 }
