@@ -14,9 +14,12 @@
  *   node bench/kernel.mjs --rounds=5                              five fixed-rate rounds instead of three (~29 minutes)
  *   node bench/kernel.mjs --fixed-only [--rounds=N]              the 20 k pps rounds only (~3.5 minutes a round)
  *   node bench/kernel.mjs --report-only=FILE [--write-docs]       re-render a saved run
+ *   KBENCH_BASELINE=DIR node bench/kernel.mjs --fixed-only        adds this build's kernel path side by side with
+ *                                                                 the one of another checkout DIR (built): an A/B
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NgAgent } from './kernel/agent.mjs';
 import { buildLoadgenNetns, measure, relayCommand, saturated } from './kernel/measure.mjs';
@@ -79,6 +82,17 @@ if (Number.isInteger(roundsArg) && roundsArg >= 1 && roundsArg <= 9) {
 const only = process.env.KBENCH_ONLY?.split(',');
 if (fixedOnly) Object.assign(PLAN, { kernelLadder: [], userLadder: [], topRounds: 0 });
 
+/** Two relays side by side in R: this build's kernel path (ng 2223, ports 20000-39999) and `second` (2224, 40000-59999). */
+const duo = (name, second) => ({
+  name,
+  kind: 'duo',
+  paired: true,
+  relays: [
+    { name: 'sipmedia-kernel', kind: 'sipmedia', kernel: 'require', ngPort: 2223, ports: [20000, 39999] },
+    { ...second, ngPort: 2224, ports: [40000, 59999] },
+  ],
+});
+
 const VARIANTS = [
   { name: 'idle', kind: 'idle' },
   { name: 'direct', kind: 'direct' },
@@ -90,22 +104,18 @@ const VARIANTS = [
   // kernel path and rtpengine side by side in R and rotates kernel, rtpengine, direct phases.
   { name: 'routing/paired', kind: 'routing', paired: true },
   ...(existsSync(RTPENGINE)
+    ? [duo('kernel+rtpengine/paired', { name: 'rtpengine-1t', kind: 'rtpengine' })]
+    : []),
+  // KBENCH_BASELINE=<another checkout, built>: its kernel path beside this one's, phases rotating (an A/B of
+  // two rulesets; every packet also passes the other daemon's table as a miss).
+  ...(process.env.KBENCH_BASELINE
     ? [
-        {
-          name: 'kernel+rtpengine/paired',
-          kind: 'duo',
-          paired: true,
-          relays: [
-            {
-              name: 'sipmedia-kernel',
-              kind: 'sipmedia',
-              kernel: 'require',
-              ngPort: 2223,
-              ports: [20000, 39999],
-            },
-            { name: 'rtpengine-1t', kind: 'rtpengine', ngPort: 2224, ports: [40000, 59999] },
-          ],
-        },
+        duo('kernel+baseline/paired', {
+          name: 'baseline-kernel',
+          kind: 'sipmedia',
+          kernel: 'require',
+          bin: join(process.env.KBENCH_BASELINE, 'bin/sipmedia.js'),
+        }),
       ]
     : []),
 ];

@@ -10,6 +10,8 @@
  * them side by side in R, each with its own ng port and media port range; always paired).
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCounters } from '../../dist/dataplane/kernel/ruleset.js';
 import { lineReader, readPorts, readWindow } from '../lib/loadgen-io.mjs';
@@ -39,6 +41,7 @@ const PORT_MIN = 20000;
 const PORT_MAX = 60000;
 
 export function buildLoadgenNetns() {
+  mkdirSync(dirname(LOADGEN_NETNS), { recursive: true });
   execFileSync('cc', ['-O2', '-Wall', '-o', LOADGEN_NETNS, SRC, '-lm'], { stdio: 'inherit' });
 }
 
@@ -59,7 +62,14 @@ export function relayCommand(v) {
   if (v.kind === 'rtpengine')
     return [RTPENGINE, '--config-file=none', '--table=-1', '--num-threads=1', '--log-stderr', ...common];
   if (v.kind === 'sipmedia')
-    return [process.execPath, ...nodeFlags, SIPMEDIA_BIN, 'proxy', ...common, `--kernel=${v.kernel}`];
+    return [
+      process.execPath,
+      ...nodeFlags,
+      v.bin ?? SIPMEDIA_BIN,
+      'proxy',
+      ...common,
+      `--kernel=${v.kernel}`,
+    ];
   return null;
 }
 

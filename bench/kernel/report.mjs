@@ -152,7 +152,7 @@ function aboveRouting(res, phase) {
 /** Per round: the duo's kernel / rtpengine packets per relay CPU-s (pairedCost), median of the rounds. */
 function pairedRatios(res, phase) {
   const rs = (res[phase] ?? []).flatMap((r) => {
-    if (r.kind !== 'duo' || r.error) return [];
+    if (r.relay !== 'kernel+rtpengine/paired' || r.error) return [];
     const [x, y] = [pairedCost(r, 'relay'), pairedCost(r, 'relay2')];
     return x && y ? [{ ratio: x.ppc / y.ppc }] : [];
   });
@@ -186,6 +186,15 @@ function pairedRows(r) {
   });
 }
 
+/** Per round of the KBENCH_BASELINE duo: the baseline's generator-side cost minus this build's (us/packet). */
+function baselineDiffs(rows) {
+  return rows.flatMap((r) => {
+    if (r.relay !== 'kernel+baseline/paired' || r.error) return [];
+    const [x, y] = [pairedCost(r, 'relay'), pairedCost(r, 'relay2')];
+    return x && y ? [y.genRelayUs - y.genDirectUs - (x.genRelayUs - x.genDirectUs)] : [];
+  });
+}
+
 /** The paired rows of a phase with their ratio line, for the report. */
 function pairedSection(res, phase, L) {
   const rows = (res[phase] ?? []).filter((r) => r.relay.endsWith('/paired'));
@@ -195,6 +204,11 @@ function pairedSection(res, phase, L) {
   L.push(
     `- **Paired (relay and direct phases interleaved, exact clocks): sipmedia-kernel / rtpengine-1t ${fmt(pr.median, 1)} x** (rounds ${pr.rounds.map((r) => fmt(r.ratio, 1)).join(', ')}); plain routing costs ${fmt(routing, 2)} us per packet by the same rule (median).`,
   );
+  const ab = baselineDiffs(rows);
+  if (ab.length)
+    L.push(
+      `- KBENCH_BASELINE A/B: the baseline's kernel path costs the generator ${fmt(median(ab), 2)} us per packet more than this build's (median; rounds ${ab.map((d) => fmt(d, 2)).join(', ')}; the daemons' own time, mostly the collection after the set-ups landing in one of them, left out).`,
+    );
   L.push('');
   L.push(PAIRED_HEAD);
   for (const r of rows) L.push(...pairedRows(r));

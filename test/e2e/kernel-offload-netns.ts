@@ -154,7 +154,7 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
     } else if (m.op === 'send') {
       const st = socks.get(m.name);
       const buf = Buffer.alloc(172);
-      buf[0] = 0x80; buf[1] = m.pt ?? 0; buf.writeUInt32BE(m.ssrc >>> 0, 8);
+      buf[0] = m.b0 ?? 0x80; buf[1] = m.pt ?? 0; buf.writeUInt32BE(m.ssrc >>> 0, 8);
       for (let i = 0; i < m.count; i++) {
         buf.writeUInt16BE((m.seq0 + i) & 0xffff, 2);
         buf.writeUInt32BE(((m.seq0 + i) * 160) >>> 0, 4);
@@ -244,7 +244,8 @@ export class Agent {
     to: string,
     port: number,
     count: number,
-    opts: { seq0?: number; ssrc?: number; gapMs?: number; pt?: number } = {},
+    /** `pt` is the whole second byte (200: an RTCP sender report's type); `b0` the first (0x80: RTP v2). */
+    opts: { seq0?: number; ssrc?: number; gapMs?: number; pt?: number; b0?: number } = {},
   ) {
     return this.call({
       op: 'send',
@@ -256,6 +257,7 @@ export class Agent {
       ssrc: opts.ssrc ?? 1,
       gapMs: opts.gapMs ?? 0,
       pt: opts.pt ?? 0,
+      b0: opts.b0 ?? 0x80,
     });
   }
 

@@ -227,6 +227,18 @@ test('kernel forwards both ways after learning; counters in query; third parties
   });
   assert.equal((await b.stats('b1')).ssrcs['99'], undefined);
   assert.equal(kernelCounters().get(`${A_ADDR}:${aPort}>${c.pa}`), kA);
+
+  // From A itself, RTCP on the RTP port (second byte 200) and a packet that is not RTP version 2 miss the
+  // kernel's entry: the daemon counts all ten (and the five that are not RTP as errors).
+  const before2 = (await rtpStream('k1', 'ta')).stats;
+  await a.send('a1', P_ADDR_A, c.pa, 5, { seq0: 400, ssrc: 11, pt: 200 });
+  await a.send('a1', P_ADDR_A, c.pa, 5, { seq0: 500, ssrc: 11, b0: 0x40 });
+  const after2 = await until('the daemon sees the RTCP and version-1 packets', async () => {
+    const st = (await rtpStream('k1', 'ta')).stats;
+    return st.packets >= before2.packets + 10 && st.errors >= before2.errors + 5 ? st : undefined;
+  });
+  assert.equal(after2.packets, before2.packets + 10);
+  assert.equal(kernelCounters().get(`${A_ADDR}:${aPort}>${c.pa}`), kA, 'the kernel forwarded none of them');
 });
 
 /**

@@ -42,6 +42,19 @@ export interface ElementCounter {
 }
 
 /**
+ * The key's port word as nft lists it: the UDP header's two ports, shown as a mark (a 32-bit integer in host
+ * byte order).
+ */
+function portWord(n: number): [number, number] {
+  const b = Buffer.alloc(4);
+  if (isLittleEndian) b.writeUInt32LE(n >>> 0);
+  else b.writeUInt32BE(n >>> 0);
+  return [b.readUInt16BE(0), b.readUInt16BE(2)];
+}
+/** Registers hold marks in host byte order. */
+export const isLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
  * Parses `nft -j list map <family> <table> fwd` into per-element counters; tolerant of anything unexpected. The
  * daemon reads its counters over netlink; tests and benchmarks use this to check them with nft itself.
  */
@@ -65,9 +78,10 @@ export function parseCounters(json: string): ElementCounter[] {
         el as { elem?: { val?: { concat?: unknown[] }; counter?: { packets?: number; bytes?: number } } }
       )?.elem;
       const v = e?.val?.concat;
-      if (!Array.isArray(v) || v.length !== 4 || !e?.counter) continue;
+      if (!Array.isArray(v) || v.length !== 3 || !e?.counter) continue;
+      const [sport, lport] = portWord(Number(v[2]));
       out.push({
-        key: streamKey(String(v[0]), Number(v[1]), String(v[2]), Number(v[3])),
+        key: streamKey(String(v[0]), sport, String(v[1]), lport),
         packets: Number(e.counter.packets ?? 0),
         bytes: Number(e.counter.bytes ?? 0),
       });
