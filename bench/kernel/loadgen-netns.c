@@ -22,6 +22,13 @@
  * the relay phases' minus the direct phases', with no baseline taken from another run.
  * Two relays at once (LOADGEN_RELAY_PID=<pid>,<pid>; each port line then carries the second relay's two ports
  * after loadgen's two): the phases rotate relay 1, relay 2, direct, so both relays meet the same machine.
+ * A relay near its limit has a backlog that crosses phase boundaries, so (1) a packet is booked to the phase
+ * it was sent in (the send time is in its payload), whenever it arrives; (2) the first LOADGEN_PAIRED_GUARD_MS
+ * of every phase are booked apart (a guard book per phase) and left out of the generator's figures, so a
+ * backlog shorter than that never lands in the next phase's books; (3) a relay's own run time is also
+ * reported over its whole phase plus the guard after it (`relay_ext_cpu_s`, with `received_all`: its packets
+ * sent in the whole phase), where it drains its backlog. That counts its fixed per-second work over a
+ * (phase + guard) / phase larger share of time: against it, slightly.
  *
  * Usage: loadgen-netns <ns_a> <ns_b> <addr_a> <addr_b> <target_a> <target_b> <loadgen arguments...>
  *        (loadgen arguments: calls warmup_ms measure_ms sockets_per_side [pps_per_stream]; its ip is ignored)
@@ -61,9 +68,16 @@ static int kn_fd[2 * 64];          /* socket fds in creation order: A's, then B'
 static int64_t kn_phase_ns;        /* 0: off */
 static int kn_nrel = 1;            /* relays compared in one run: 1, or 2 (LOADGEN_RELAY_PID=pid,pid) */
 static int kn_pids[2];
+/* Books: phase q's first kn_guard_ns go to book KN_GUARD0 + q, the rest to book q. kn_phase is the open book. */
+#define KN_GUARD0 4
+#define KN_BOOKS 8
+#define KN_MAGIC 0x53504d42u /* loadgen.c's MAGIC: its packets carry the send time at offset 24 */
+static int64_t kn_guard_ns;
 static int kn_measuring, kn_phase = -1;
 static int64_t kn_first_ns, kn_mark_cpu, kn_mark_rel[2];
-static int64_t kn_cpu[3], kn_relcpu[3][2], kn_recv[3], kn_sent[3], kn_switches;
+static int64_t kn_cpu[KN_BOOKS], kn_relcpu[KN_BOOKS][2], kn_recv[KN_BOOKS], kn_sent[KN_BOOKS], kn_switches;
+/* The measured window (send times) and each phase's packets received, guard included. */
+static int64_t kn_win_start, kn_win_end = INT64_MAX, kn_recv_all[3];
 static struct sockaddr_in kn_alt[KN_MAX_FD]; /* a fd's destination in a direct phase */
 static int kn_alt_ready;
 /* The second relay's ports, from the port lines' third and fourth numbers, and its destinations by stream. */
@@ -72,7 +86,7 @@ static int kn_qn, kn_qcap;
 static struct sockaddr_in *kn_dst2;
 static char *kn_dst_base; /* loadgen's dst[] array: a message's msg_name - this = its stream */
 /* Per cycle (every phase once): each relay's ns per packet minus the direct phase's. */
-static int64_t kn_cyc_cost[3], kn_cyc_recv[3];
+static int64_t kn_cyc_cost[KN_BOOKS], kn_cyc_recv[KN_BOOKS];
 static double kn_cyc_n[2], kn_cyc_sum[2], kn_cyc_sq[2];
 
 static int64_t kn_now(clockid_t c) {
@@ -113,7 +127,7 @@ static void kn_account(int next) {
     kn_cpu[p] += cpu - kn_mark_cpu;
     for (int r = 0; r < kn_nrel; r++) kn_relcpu[p][r] += rel[r] - kn_mark_rel[r];
     kn_switches++;
-    kn_cyc_cost[p] += cpu - kn_mark_cpu + (p < kn_nrel ? rel[p] - kn_mark_rel[p] : 0);
+    if (p < KN_GUARD0) kn_cyc_cost[p] += cpu - kn_mark_cpu + (p < kn_nrel ? rel[p] - kn_mark_rel[p] : 0);
     if (p == kn_nrel) {
       for (int r = 0; r < kn_nrel; r++) {
         if (!kn_cyc_recv[r] || !kn_cyc_recv[p]) continue;
@@ -132,13 +146,22 @@ static void kn_account(int next) {
   kn_mark_cpu = kn_now(CLOCK_PROCESS_CPUTIME_ID);
 }
 
-/* The phase now, switching books when it changed. */
+/* The phase at monotonic time t, and the book a moment then belongs to (its guard book early in a phase). */
+static int kn_phase_at(int64_t t) {
+  return (int)(((t - kn_first_ns) / kn_phase_ns) % (kn_nrel + 1));
+}
+static int kn_book_at(int64_t t) {
+  int p = kn_phase_at(t);
+  return (t - kn_first_ns) % kn_phase_ns < kn_guard_ns ? KN_GUARD0 + p : p;
+}
+
+/* The phase now (where packets go), switching books when the book changed. */
 static int kn_current_phase(void) {
   int64_t now = kn_now(CLOCK_MONOTONIC);
   if (!kn_first_ns) kn_first_ns = now;
-  int p = (int)(((now - kn_first_ns) / kn_phase_ns) % (kn_nrel + 1));
-  if (p != kn_phase) kn_account(p);
-  return p;
+  int b = kn_book_at(now);
+  if (b != kn_phase) kn_account(b);
+  return kn_phase_at(now);
 }
 
 static void kn_prepare_alt(void) {
@@ -173,17 +196,27 @@ static int kn_sendmmsg(int fd, struct mmsghdr *m, unsigned n, int flags) {
       if (s >= 0 && s < 2L * kn_qn) m[i].msg_hdr.msg_name = &kn_dst2[s];
     }
   int r = sendmmsg(fd, m, n, flags);
-  if (r > 0 && kn_measuring) kn_sent[p] += r;
+  if (r > 0 && kn_measuring) kn_sent[kn_phase] += r; /* the open book: a guard early in a phase */
   return r;
 }
 
 static int kn_recvmmsg(int fd, struct mmsghdr *m, unsigned n, int flags, struct timespec *to) {
   int r = recvmmsg(fd, m, n, flags, to);
   if (kn_phase_ns && r > 0) {
-    int p = kn_current_phase();
-    if (kn_measuring) {
-      kn_recv[p] += r;
-      kn_cyc_recv[p] += r;
+    kn_current_phase();
+    /* Booked by send time: a packet counts for the phase (and book) it was sent in, if sent in the window. */
+    for (int i = 0; i < r; i++) {
+      const unsigned char *p = m[i].msg_hdr.msg_iov[0].iov_base;
+      uint32_t magic;
+      int64_t ts;
+      if (m[i].msg_len < 32) continue;
+      memcpy(&magic, p + 12, 4);
+      memcpy(&ts, p + 24, 8);
+      if (magic != KN_MAGIC || !kn_win_start || ts < kn_win_start || ts >= kn_win_end || ts < kn_first_ns) continue;
+      int b = kn_book_at(ts);
+      kn_recv[b]++;
+      kn_cyc_recv[b]++;
+      kn_recv_all[kn_phase_at(ts)]++;
     }
   }
   return r;
@@ -211,9 +244,11 @@ static int kn_printf(const char *fmt, ...) {
   if (kn_phase_ns && !strcmp(fmt, "MEASURE_START\n")) {
     kn_account(kn_phase);
     kn_measuring = 1;
+    kn_win_start = kn_now(CLOCK_MONOTONIC);
   } else if (kn_phase_ns && !strcmp(fmt, "MEASURE_END\n")) {
     kn_account(kn_phase);
     kn_measuring = 0;
+    kn_win_end = kn_now(CLOCK_MONOTONIC);
   }
   va_list ap;
   va_start(ap, fmt);
@@ -224,8 +259,14 @@ static int kn_printf(const char *fmt, ...) {
 
 /* One phase's totals as JSON; `relay` is the relay whose CPU it reports. */
 static void kn_print_phase(const char *name, int p, int relay) {
-  printf("\"%s\":{\"gen_cpu_s\":%.6f,\"relay_cpu_s\":%.6f,\"received\":%lld,\"sent\":%lld}", name, kn_cpu[p] / 1e9,
-         kn_relcpu[p][relay] / 1e9, (long long)kn_recv[p], (long long)kn_sent[p]);
+  /* A relay's phase: its own guard, the rest, and the next phase's guard. */
+  int64_t ext = p < kn_nrel ? kn_relcpu[KN_GUARD0 + p][relay] + kn_relcpu[p][relay] +
+                                  kn_relcpu[KN_GUARD0 + (p + 1) % (kn_nrel + 1)][relay]
+                            : 0;
+  printf("\"%s\":{\"gen_cpu_s\":%.6f,\"relay_cpu_s\":%.6f,\"received\":%lld,\"sent\":%lld,"
+         "\"relay_ext_cpu_s\":%.6f,\"received_all\":%lld}",
+         name, kn_cpu[p] / 1e9, kn_relcpu[p][relay] / 1e9, (long long)kn_recv[p], (long long)kn_sent[p],
+         ext / 1e9, (long long)kn_recv_all[p]);
 }
 
 static void kn_print_paired(void) {
@@ -235,8 +276,10 @@ static void kn_print_paired(void) {
     mean[r] = n ? kn_cyc_sum[r] / n : 0;
     sd[r] = n > 1 ? sqrt(fmax(0, (kn_cyc_sq[r] - n * mean[r] * mean[r]) / (n - 1))) : 0;
   }
-  printf("{\"paired\":{\"phase_ms\":%lld,\"switches\":%lld,\"cycles\":%.0f,\"cycle_mean_ns\":%.1f,\"cycle_sd_ns\":%.1f,",
-         (long long)(kn_phase_ns / 1000000), (long long)kn_switches, kn_cyc_n[0], mean[0], sd[0]);
+  printf("{\"paired\":{\"phase_ms\":%lld,\"guard_ms\":%lld,\"switches\":%lld,\"cycles\":%.0f,\"cycle_mean_ns\":%.1f,"
+         "\"cycle_sd_ns\":%.1f,",
+         (long long)(kn_phase_ns / 1000000), (long long)(kn_guard_ns / 1000000), (long long)kn_switches, kn_cyc_n[0],
+         mean[0], sd[0]);
   kn_print_phase("relay", 0, 0);
   if (kn_nrel > 1) {
     printf(",\"cycle2_mean_ns\":%.1f,\"cycle2_sd_ns\":%.1f,", mean[1], sd[1]);
@@ -336,6 +379,9 @@ int main(int argc, char **argv) {
   const char *pm = getenv("LOADGEN_PAIRED_MS");
   kn_phase_ns = pm ? atoll(pm) * 1000000LL : 0;
   if (kn_phase_ns < 0) kn_phase_ns = 0;
+  const char *gm = getenv("LOADGEN_PAIRED_GUARD_MS");
+  kn_guard_ns = gm ? atoll(gm) * 1000000LL : 0;
+  if (kn_guard_ns < 0 || kn_guard_ns >= kn_phase_ns) kn_guard_ns = 0;
   const char *rp = getenv("LOADGEN_RELAY_PID");
   if (rp) {
     kn_nrel = sscanf(rp, "%d,%d", &kn_pids[0], &kn_pids[1]) == 2 ? 2 : 1;

@@ -35,6 +35,8 @@ export const LOADGEN_NETNS = fileURLToPath(new URL('../build/loadgen-netns', imp
 const SOCKETS_PER_SIDE = 8;
 /** Paired runs: relay and direct phases of this length alternate (long against the relays' queueing delay). */
 const PAIRED_PHASE_MS = 200;
+/** The start of every phase booked apart: a saturated relay's backlog (rtpengine's p99 ~30 ms) stays out of the next phase. */
+const PAIRED_GUARD_MS = 50;
 /** Inside R (an empty namespace), so these collide with nothing on the host. */
 export const NG_PORT = 2223;
 const PORT_MIN = 20000;
@@ -168,6 +170,7 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
           ? {
               ...process.env,
               LOADGEN_PAIRED_MS: String(PAIRED_PHASE_MS),
+              LOADGEN_PAIRED_GUARD_MS: String(PAIRED_GUARD_MS),
               LOADGEN_RELAY_PID: pids,
             }
           : process.env,

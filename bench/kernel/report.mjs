@@ -35,7 +35,8 @@ const ours = (r) => busy(r) - r.otherS;
  * A paired run's relay cost (bench/kernel/loadgen-netns.c): the generator's exact CPU per packet in the relay
  * phases minus in the direct phases (what the relay's path adds to the sender's and receiver's system calls:
  * the kernel path's forwarding, a userspace relay's receive-side delivery), plus the relay process's own
- * run time in the relay phases per packet. Undefined for other rows.
+ * run time per packet: over its phases and the guard after each, per packet sent in its phases, where the
+ * generator reports it (runs since 2026-12-02 17:00), else in its phases. Undefined for other rows.
  */
 export function pairedCost(r, key = 'relay') {
   const p = r.paired;
@@ -43,7 +44,10 @@ export function pairedCost(r, key = 'relay') {
   if (!x?.received || !p.direct.received) return undefined;
   const genRelayUs = (x.gen_cpu_s / x.received) * 1e6;
   const genDirectUs = (p.direct.gen_cpu_s / p.direct.received) * 1e6;
-  const processUs = (x.relay_cpu_s / x.received) * 1e6;
+  const processUs =
+    x.received_all !== undefined
+      ? (x.relay_ext_cpu_s / x.received_all) * 1e6
+      : (x.relay_cpu_s / x.received) * 1e6;
   const relayUs = genRelayUs - genDirectUs + processUs;
   const cyc = key === 'relay' ? 'cycle' : 'cycle2';
   return {
@@ -160,9 +164,9 @@ function pairedRatios(res, phase) {
 }
 
 const PAIRED_METHOD = [
-  "Paired runs measure the same relays without any baseline from another run. One generator run alternates 200 ms phases: in a *relay* phase packets go through the relay as above; in a *direct* phase every socket sends to another socket of its own side in its own namespace (sent, delivered in softirq and received once, as through a relay, but with no relay). The generator (`bench/kernel/loadgen-netns.c`) reads its own CPU time at each switch from the scheduler's clock (`CLOCK_PROCESS_CPUTIME_ID`: exact, not tick-sampled; this kernel charges the softirq run at the end of a system call to that thread, so the kernel path's forwarding is in it) and the relay's (every thread's schedstat), and counts the packets received per phase over the measured window.",
+  "Paired runs measure the same relays without any baseline from another run. One generator run alternates 200 ms phases: in a *relay* phase packets go through the relay as above; in a *direct* phase every socket sends to another socket of its own side in its own namespace (sent, delivered in softirq and received once, as through a relay, but with no relay). The generator (`bench/kernel/loadgen-netns.c`) reads its own CPU time at each switch from the scheduler's clock (`CLOCK_PROCESS_CPUTIME_ID`: exact, not tick-sampled; this kernel charges the softirq run at the end of a system call to that thread, so the kernel path's forwarding is in it) and the relay's (every thread's schedstat), and counts every packet received for the phase it was *sent* in (the send time is in its payload). The first 50 ms of every phase are booked apart and not reported: a relay near its limit (rtpengine at 60 k pps has a p99 of ~30 ms) still delivers its backlog there, which would otherwise make its own phases count fewer packets than they cost and the next phase's receive look cheap. (Runs before 2026-12-02 17:00 booked packets by arrival, with no guard.)",
   '',
-  "**relay cost per packet = generator CPU per packet in the relay phases - in the direct phases + the relay process's run time in the relay phases per packet.** The same rule for every relay. Phases 200 ms apart see the same machine (other tenants, the host), which a baseline measured in another run does not: that is where the scatter of the rule above comes from. The `kernel+rtpengine` run goes one step further: sipmedia --kernel=require (ng port 2223, media ports 20000-39999) and rtpengine (2224, 40000-59999) run side by side in R, both set up the same calls, and the phases rotate kernel, rtpengine, direct, so the two relays are compared within every 600 ms cycle; its rounds still differ because rtpengine's cost per packet rises more than the kernel path's when the shared machine is busy (a real effect, not an error of the method). In it rtpengine's packets also cross our prerouting rule as misses (one lookup, a few tenths of a microsecond of its 20-35), which favours the kernel path by 1-2 %.",
+  "**relay cost per packet = generator CPU per packet in the relay phases - in the direct phases + the relay process's run time in its phases and the guard after each, per packet sent in its phases** (a backlog drains in that guard; earlier runs: its run time in its phases, per packet received in them). The same rule for every relay. Phases 200 ms apart see the same machine (other tenants, the host), which a baseline measured in another run does not: that is where the scatter of the rule above comes from. The `kernel+rtpengine` run goes one step further: sipmedia --kernel=require (ng port 2223, media ports 20000-39999) and rtpengine (2224, 40000-59999) run side by side in R, both set up the same calls, and the phases rotate kernel, rtpengine, direct, so the two relays are compared within every 600 ms cycle; its rounds still differ because rtpengine's cost per packet rises more than the kernel path's when the shared machine is busy (a real effect, not an error of the method). In it rtpengine's packets also cross our prerouting rule as misses (one lookup, a few tenths of a microsecond of its 20-35), which favours the kernel path by 1-2 %.",
   '',
   "The last column is the per-cycle difference of the generator's and relay's time (a relay phase and the direct phase after it) with its standard deviation: the error of the mean is that over the square root of the cycles. For a userspace relay the generator's extra time also holds receiving its packets in smaller batches (they come back asynchronously), which a relay on another host would not cost its peers, so this is generous to the kernel path's ratio; rtpengine's process time alone is in the table.",
 ].join('\n');
