@@ -5,9 +5,10 @@
  * address . our address . source and our port in one word); its value, loaded into the registers the key came
  * from, is everything the rewrite needs side by side: the peer's address, our egress port and the peer's port
  * in one word, and a packet mark naming our egress address. The prerouting rule writes the address and the
- * port word straight from those registers (two writes, one checksum update each) and sets the mark; after routing, a forward rule per egress address turns its mark into the source address (a local
- * source set in prerouting would be dropped as a martian) and clears the mark again. The nft command line has
- * no syntax for writing a field from a slice of a map's value, so these rules go to the kernel as netlink.
+ * port word straight from those registers and sets the mark; after routing, a forward rule per egress address
+ * turns its mark into the source address (a local source set in prerouting would be dropped as a martian) and
+ * clears the mark again. The nft command line has no syntax for writing a field from a slice of a map's
+ * value, so these rules go to the kernel as netlink.
  *
  * A miss in the map ends the rule before any write (the gate: packets from anyone else reach the daemon's
  * sockets), and the map's elements carry the per-stream counters. RTCP (second byte 192-223, also when
