@@ -55,9 +55,10 @@ const PLAN = quick
   : {
       calls: 200,
       rounds: 3,
-      // Past the set-up's aftermath: V8 finishes optimising and, about 8 s after the 200 set-ups stop
-      // allocating, runs one memory-reducing collection (~70 ms over its threads). That is call set-up cost,
-      // measured in the call set-up bench; this window measures forwarding. Every relay gets the same.
+      // Past most of the set-up's aftermath: V8 finishes optimising. Its memory-reducing collection comes 8 to
+      // 16 s after the 200 set-ups stop allocating (--trace-gc, 2026-12-02: 15.5 s, ~30 ms of marking over its
+      // threads), so it can fall inside the window; a 20 s warm-up did not change the paired ratio (9.6 x over
+      // four rounds). Every relay gets the same.
       warmupMs: 10_000,
       measureMs: 10_000,
       satWarmupMs: 1500,

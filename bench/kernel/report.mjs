@@ -300,7 +300,7 @@ export function renderReport(res, { writeDocs = false } = {}) {
   );
   if (res.plan)
     L.push(
-      `- Windows: at 200 calls, the generator starts right after the set-ups, warms up ${fmt(res.plan.warmupMs / 1000)} s and is measured for ${fmt(res.plan.measureMs / 1000)} s (saturation steps: ${fmt(res.plan.satWarmupMs / 1000)} s and ${fmt(res.plan.satMeasureMs / 1000)} s). The 20 k pps warm-up outlasts the set-up's aftermath in the daemons (V8 optimising, and one memory-reducing collection about 8 s after the set-ups, ~70 ms), which is call set-up cost, not forwarding.`,
+      `- Windows: at 200 calls, the generator starts right after the set-ups, warms up ${fmt(res.plan.warmupMs / 1000)} s and is measured for ${fmt(res.plan.measureMs / 1000)} s (saturation steps: ${fmt(res.plan.satWarmupMs / 1000)} s and ${fmt(res.plan.satMeasureMs / 1000)} s). The 20 k pps warm-up outlasts V8 optimising the daemon's code after the set-ups, but not always its memory-reducing collection (8 to 16 s after the set-ups, ~30 ms of marking; 15.5 s on 2026-12-02 by --trace-gc): when that falls inside the window it is in the daemon's figures, a set-up cost, not forwarding. A 20 s warm-up did not change the paired ratio (9.6 x over four rounds, 2026-12-02).`,
     );
   L.push('');
   L.push(
