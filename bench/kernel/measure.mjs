@@ -142,7 +142,6 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
     const relays = [];
     for (const rv of relayVariants) relays.push(await startRelay(ctx, rv, stops));
     const relay = relays[0];
-    const cmd = relayVariants.length > 0;
     // Where each side binds and sends: direct = both ends in A, talking to each other.
     const [nsA, nsB, addrA, addrB] =
       v.kind === 'direct' ? [net.a, net.a, A_ADDR, A_ADDR] : [net.a, net.b, A_ADDR, B_ADDR];
@@ -189,7 +188,7 @@ export async function measure(ctx, v, calls, { warmupMs, measureMs, run }) {
     const { aPorts, bPorts } = await readPorts(nextLine);
     let lines;
     let setupMs = 0;
-    if (cmd) {
+    if (relay) {
       // Each port line: the first relay's two ports, then (a duo) the second relay's.
       const per = [];
       for (const rv of relayVariants) {

@@ -153,13 +153,20 @@ function aboveRouting(res, phase) {
   return { median: median(rs.map((r) => r.ratio)), rounds: rs };
 }
 
+/** Per round of the duo `name`: [this build's kernel path, the other relay] as pairedCost figures. */
+function duoCosts(rows, name) {
+  return rows.flatMap((r) => {
+    if (r.relay !== name || r.error) return [];
+    const [x, y] = [pairedCost(r, 'relay'), pairedCost(r, 'relay2')];
+    return x && y ? [[x, y]] : [];
+  });
+}
+
 /** Per round: the duo's kernel / rtpengine packets per relay CPU-s (pairedCost), median of the rounds. */
 function pairedRatios(res, phase) {
-  const rs = (res[phase] ?? []).flatMap((r) => {
-    if (r.relay !== 'kernel+rtpengine/paired' || r.error) return [];
-    const [x, y] = [pairedCost(r, 'relay'), pairedCost(r, 'relay2')];
-    return x && y ? [{ ratio: x.ppc / y.ppc }] : [];
-  });
+  const rs = duoCosts(res[phase] ?? [], 'kernel+rtpengine/paired').map(([x, y]) => ({
+    ratio: x.ppc / y.ppc,
+  }));
   return { median: median(rs.map((r) => r.ratio)), rounds: rs };
 }
 
@@ -172,7 +179,7 @@ const PAIRED_METHOD = [
 ].join('\n');
 
 const PAIRED_HEAD =
-  '| relay | round | forwarded pps | loss % | p50 / p99 (us) | generator, relay phases (us/packet) | generator, direct phases | relay process, relay phases | **relay (us/packet)** | packets per relay CPU-s | per-cycle difference (mean +- sd, us) |\n' +
+  '| relay | round | forwarded pps | loss % | p50 / p99 (us) | generator, relay phases (us/packet) | generator, direct phases | relay process (its phases + next guard) | **relay (us/packet)** | packets per relay CPU-s | per-cycle difference (mean +- sd, us) |\n' +
   '|---|---|---|---|---|---|---|---|---|---|---|';
 
 /** A paired run's table rows: one per relay it measured (a duo has two). */
@@ -192,11 +199,8 @@ function pairedRows(r) {
 
 /** Per round of the KBENCH_BASELINE duo: the baseline's generator-side cost minus this build's (us/packet). */
 function baselineDiffs(rows) {
-  return rows.flatMap((r) => {
-    if (r.relay !== 'kernel+baseline/paired' || r.error) return [];
-    const [x, y] = [pairedCost(r, 'relay'), pairedCost(r, 'relay2')];
-    return x && y ? [y.genRelayUs - y.genDirectUs - (x.genRelayUs - x.genDirectUs)] : [];
-  });
+  const genSide = (c) => c.genRelayUs - c.genDirectUs;
+  return duoCosts(rows, 'kernel+baseline/paired').map(([x, y]) => genSide(y) - genSide(x));
 }
 
 /** The paired rows of a phase with their ratio line, for the report. */

@@ -21,7 +21,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { ipv6Bytes } from '../../wire/pcap.js';
 import { NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REQUEST, NlWriter } from './netlink.js';
-import { type KernelEntry, type NftFamily, isLittleEndian } from './ruleset.js';
+import { type KernelEntry, type NftFamily, hostWord } from './ruleset.js';
 
 const NFNL_SUBSYS_NFTABLES = 10;
 const NFNL_MSG_BATCH_BEGIN = 16;
@@ -51,7 +51,7 @@ const CSUM_INET = 1;
 const L4CSUM_PSEUDOHDR = 1;
 /**
  * nft's datatype ids, so `nft list` can show the map: ipv4_addr, ipv6_addr, mark. A port word has no type of
- * its own: it is listed as a mark (32 bits, hex), source or egress port in the upper half.
+ * its own: it is listed as a mark, its header-order bytes read as a host-order integer (swapped on x86).
  */
 const TYPE = { ipv4: 7, ipv6: 8, mark: 19 } as const;
 const concatType = (...ids: number[]): number => ids.reduce((t, id) => ((t << 6) | id) >>> 0, 0);
@@ -84,14 +84,6 @@ function ports(first: number, second: number): Buffer {
   return b;
 }
 
-/** A mark as the register holds it (host byte order). */
-function markBytes(mark: number): Buffer {
-  const b = Buffer.alloc(4);
-  if (isLittleEndian) b.writeUInt32LE(mark >>> 0);
-  else b.writeUInt32BE(mark >>> 0);
-  return b;
-}
-
 /** The map key of an entry: source address . our address . source port and our port. */
 export function elementKey(
   family: NftFamily,
@@ -102,7 +94,7 @@ export function elementKey(
 
 /** The map value of an entry: peer address . egress port and peer port . mark of the egress address. */
 export function elementData(family: NftFamily, e: KernelEntry, egress: number): Buffer {
-  return Buffer.concat([addrBytes(family, e.dst), ports(e.eport, e.dport), markBytes(MARK_BASE | egress)]);
+  return Buffer.concat([addrBytes(family, e.dst), ports(e.eport, e.dport), hostWord(MARK_BASE | egress)]);
 }
 
 type Expr = [name: string, fill?: (w: NlWriter) => void];
@@ -220,10 +212,10 @@ export function egressRule(family: NftFamily, egress: number, addr: string): Exp
   const v4 = family === 'ip';
   return [
     meta(META_MARK, R(0)),
-    cmp(R(0), 0, markBytes(MARK_BASE | egress)),
+    cmp(R(0), 0, hostWord(MARK_BASE | egress)),
     immediate(R(0), addrBytes(family, addr)),
     write(BASE.network, v4 ? 12 : 8, v4 ? 4 : 16, R(0), v4 ? CSUM_INET : 0, v4 ? 10 : 0, L4CSUM_PSEUDOHDR),
-    immediate(R(0), markBytes(0)),
+    immediate(R(0), hostWord(0)),
     metaSet(META_MARK, R(0)),
   ];
 }

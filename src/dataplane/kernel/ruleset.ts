@@ -41,18 +41,19 @@ export interface ElementCounter {
   bytes: number;
 }
 
+/** A 32-bit register's bytes when it holds `n` in host byte order (as marks are held). */
+export function hostWord(n: number): Buffer {
+  return Buffer.from(new Uint32Array([n >>> 0]).buffer);
+}
+
 /**
- * The key's port word as nft lists it: the UDP header's two ports, shown as a mark (a 32-bit integer in host
- * byte order).
+ * The key's port word as nft lists it: the UDP header's two ports, shown as a mark (the register's bytes read
+ * as a host-order integer).
  */
 function portWord(n: number): [number, number] {
-  const b = Buffer.alloc(4);
-  if (isLittleEndian) b.writeUInt32LE(n >>> 0);
-  else b.writeUInt32BE(n >>> 0);
+  const b = hostWord(n);
   return [b.readUInt16BE(0), b.readUInt16BE(2)];
 }
-/** Registers hold marks in host byte order. */
-export const isLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * Parses `nft -j list map <family> <table> fwd` into per-element counters; tolerant of anything unexpected. The
